@@ -1,0 +1,219 @@
+//! `EventBuffer`: a SQLite-backed Durable Object that holds acknowledged events until they are in R2.
+//!
+//! Each append is one row, written before the worker answers 2xx (a Durable Object's output gate holds
+//! the answer until the write is durable). A flush (alarm at most `FLUSH_INTERVAL_S` after the first
+//! pending row, a size cap, or `POST /internal/flush`) writes one gzip NDJSON object per tenant and only
+//! then deletes that tenant's flushed rows, so a failed R2 write keeps the buffer and the alarm retries.
+//! A crash between the R2 write and the delete writes the same events again in a later object: the
+//! rollup server dedups by (`tenant_id`, `eid`), so nothing is counted twice.
+
+use crate::ingest;
+use event_schema::batch_key::BatchObjectKey;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use worker::*;
+
+/// The Durable Object binding name in wrangler.toml.
+pub const BUFFER_BINDING: &str = "EVENT_BUFFER";
+/// Flush when this many events are pending.
+const FLUSH_MAX_EVENTS: i64 = 20_000;
+/// Flush when this many NDJSON bytes are pending.
+const FLUSH_MAX_BYTES: i64 = 16 * 1024 * 1024;
+/// Default longest wait between an append and its flush.
+const DEFAULT_FLUSH_INTERVAL_S: u64 = 30;
+/// Retry delay after a failed flush.
+const RETRY_AFTER_FAILURE_S: u64 = 5;
+
+/// Body of `POST /append` from the worker.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AppendRequest {
+    pub tenant_id: String,
+    pub key_id: String,
+    pub events: usize,
+    pub ndjson: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PendingRow {
+    seq: i64,
+    tenant_id: String,
+    events: i64,
+    ndjson: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Totals {
+    events: i64,
+    bytes: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct RevocationList {
+    revoked: Vec<String>,
+}
+
+#[durable_object]
+pub struct EventBuffer {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for EventBuffer {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for ddl in [
+            "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             tenant_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, ndjson TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY)",
+        ] {
+            if let Err(e) = sql.exec(ddl, None) {
+                console_error!("buffer schema: {e}");
+            }
+        }
+        EventBuffer { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/append" => {
+                let append: AppendRequest = req.json().await?;
+                self.append(append).await
+            }
+            "/flush" => match self.flush().await {
+                Ok((objects, events)) => {
+                    Response::from_json(&json!({"objects": objects, "events": events}))
+                }
+                Err(e) => Response::error(format!("flush failed: {e}"), 503),
+            },
+            "/revocations" => {
+                let Ok(list) = req.json::<RevocationList>().await else {
+                    return Response::error("expected {\"revoked\":[...]}", 400);
+                };
+                self.set_revocations(&list.revoked)?;
+                Response::from_json(&json!({"revoked": list.revoked.len()}))
+            }
+            other => Response::error(format!("no buffer route {other}"), 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        match self.flush().await {
+            Ok(_) => Response::ok("flushed"),
+            Err(e) => {
+                console_error!("alarm flush failed, retrying in {RETRY_AFTER_FAILURE_S}s: {e}");
+                self.state
+                    .storage()
+                    .set_alarm(Duration::from_secs(RETRY_AFTER_FAILURE_S))
+                    .await?;
+                Response::ok("retry scheduled")
+            }
+        }
+    }
+}
+
+impl EventBuffer {
+    fn flush_interval(&self) -> Duration {
+        let seconds = self
+            .env
+            .var("FLUSH_INTERVAL_S")
+            .ok()
+            .and_then(|v| v.to_string().parse().ok())
+            .unwrap_or(DEFAULT_FLUSH_INTERVAL_S);
+        Duration::from_secs(seconds)
+    }
+
+    async fn append(&self, append: AppendRequest) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        let revoked = sql
+            .exec(
+                "SELECT key_id FROM revoked WHERE key_id = ?",
+                vec![append.key_id.clone().into()],
+            )?
+            .raw()
+            .next()
+            .is_some();
+        if revoked {
+            return Response::error("API key has been revoked", 403);
+        }
+        sql.exec(
+            "INSERT INTO pending (tenant_id, events, bytes, ndjson) VALUES (?, ?, ?, ?)",
+            vec![
+                append.tenant_id.into(),
+                (append.events as i64).into(),
+                (append.ndjson.len() as i64).into(),
+                append.ndjson.into(),
+            ],
+        )?;
+        let totals: Totals = sql
+            .exec(
+                "SELECT COALESCE(SUM(events), 0) AS events, COALESCE(SUM(bytes), 0) AS bytes FROM pending",
+                None,
+            )?
+            .one()?;
+        let storage = self.state.storage();
+        if totals.events >= FLUSH_MAX_EVENTS || totals.bytes >= FLUSH_MAX_BYTES {
+            // Flush soon, but not on this request: its answer only waits for durability.
+            storage.set_alarm(Duration::from_millis(1)).await?;
+        } else if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(self.flush_interval()).await?;
+        }
+        Response::ok("buffered")
+    }
+
+    /// Writes every pending row to R2, one object per tenant; returns (objects, events) written.
+    async fn flush(&self) -> Result<(u64, u64)> {
+        let sql = self.state.storage().sql();
+        let rows: Vec<PendingRow> = sql
+            .exec(
+                "SELECT seq, tenant_id, events, ndjson FROM pending ORDER BY seq",
+                None,
+            )?
+            .to_array()?;
+        let mut by_tenant: BTreeMap<String, (i64, i64, String)> = BTreeMap::new();
+        for row in rows {
+            let entry = by_tenant.entry(row.tenant_id).or_default();
+            entry.0 = entry.0.max(row.seq);
+            entry.1 += row.events;
+            entry.2.push_str(&row.ndjson);
+        }
+        let bucket = self.env.bucket("EVENTS")?;
+        let (mut objects, mut events) = (0, 0);
+        for (tenant_id, (max_seq, count, ndjson)) in by_tenant {
+            let mut random = [0u8; 10];
+            let _ = getrandom::getrandom(&mut random);
+            let key = BatchObjectKey::new(&tenant_id, Date::now().as_millis() as i64, random);
+            let body = ingest::gzip(ndjson.as_bytes());
+            bucket
+                .put(key.as_str(), body)
+                .http_metadata(HttpMetadata {
+                    content_type: Some("application/x-ndjson".into()),
+                    content_encoding: Some("gzip".into()),
+                    ..Default::default()
+                })
+                .execute()
+                .await?;
+            // Only rows that are now in R2 are removed; rows appended meanwhile have a higher seq.
+            sql.exec(
+                "DELETE FROM pending WHERE tenant_id = ? AND seq <= ?",
+                vec![tenant_id.into(), max_seq.into()],
+            )?;
+            objects += 1;
+            events += count as u64;
+        }
+        Ok((objects, events))
+    }
+
+    fn set_revocations(&self, key_ids: &[String]) -> Result<()> {
+        let sql = self.state.storage().sql();
+        sql.exec("DELETE FROM revoked", None)?;
+        for key_id in key_ids {
+            sql.exec(
+                "INSERT OR IGNORE INTO revoked (key_id) VALUES (?)",
+                vec![key_id.clone().into()],
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,475 @@
+//! HTTP routes of the worker: thin glue between workers-rs and the pure ingest core.
+//!
+//! Public (API key): `POST /v1/events`, `GET|POST /v1/collect`, `OPTIONS *` (CORS preflight).
+//! Export (export secret, for the rollup server): `POST /internal/flush`, `GET /internal/objects`,
+//! `GET /internal/object?key=`, `POST /internal/revocations`. `GET /health` answers `ok`.
+
+use crate::buffer::{AppendRequest, BUFFER_BINDING};
+use crate::ingest::{self, RequestContext};
+use crate::user_agent::{UaCache, UaClassifier, UAP_CORE_REGEXES, UA_CACHE_ENTRIES};
+use event_schema::api_key::{ApiKey, ApiKeyVerifier};
+use event_schema::{limits, BatchError, GeoFields, UserAgentFields};
+use serde::Serialize;
+use serde_json::json;
+use std::cell::RefCell;
+use worker::*;
+
+thread_local! {
+    /// The uap-core parser and its cache, built once per isolate at module start.
+    static USER_AGENTS: RefCell<Option<(UaClassifier, UaCache)>> = const { RefCell::new(None) };
+}
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+    // Building the parser costs 70-360 ms: do it at module start, off any request's CPU budget.
+    USER_AGENTS.with(|cell| {
+        if let Ok(classifier) = UaClassifier::from_yaml(UAP_CORE_REGEXES) {
+            *cell.borrow_mut() = Some((classifier, UaCache::new(UA_CACHE_ENTRIES)));
+        }
+    });
+}
+
+/// An error answered as `{"error": "...", "details": ...}` with a status.
+struct ApiError {
+    status: u16,
+    message: String,
+    details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    fn new(status: u16, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn into_response(self) -> Result<Response> {
+        let mut body = json!({ "error": self.message });
+        if let Some(details) = self.details {
+            body["details"] = details;
+        }
+        Ok(Response::from_json(&body)?.with_status(self.status))
+    }
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> ApiError {
+        console_error!("internal error: {e}");
+        ApiError::new(500, "internal error; the request was not stored, retry it")
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(e: BatchError) -> ApiError {
+        let status = if matches!(e, BatchError::TooLarge(_)) {
+            413
+        } else {
+            400
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+type ApiResult = std::result::Result<Response, ApiError>;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let response = match route(req, &env).await {
+        Ok(response) => response,
+        Err(error) => error.into_response()?,
+    };
+    with_cors(response)
+}
+
+fn with_cors(mut response: Response) -> Result<Response> {
+    let headers = response.headers_mut();
+    headers.set("Access-Control-Allow-Origin", "*")?;
+    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
+    headers.set(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Content-Encoding",
+    )?;
+    headers.set("Access-Control-Max-Age", "86400")?;
+    Ok(response)
+}
+
+async fn route(req: Request, env: &Env) -> ApiResult {
+    let path = req.path();
+    match (req.method(), path.as_str()) {
+        (Method::Options, _) => Ok(Response::empty()?.with_status(204)),
+        (Method::Get, "/health") => Ok(Response::ok("ok")?),
+        (Method::Post, "/v1/events") => post_events(req, env).await,
+        (Method::Get | Method::Post, "/v1/collect") => collect_raw(req, env).await,
+        (Method::Post, "/internal/flush") => {
+            authorize_export(&req, env)?;
+            flush_all(env).await
+        }
+        (Method::Get, "/internal/objects") => {
+            authorize_export(&req, env)?;
+            list_objects(&req, env).await
+        }
+        (Method::Get, "/internal/object") => {
+            authorize_export(&req, env)?;
+            get_object(&req, env).await
+        }
+        (Method::Post, "/internal/revocations") => {
+            authorize_export(&req, env)?;
+            set_revocations(req, env).await
+        }
+        (_, "/v1/events" | "/v1/collect") => Err(ApiError::new(
+            405,
+            "method not allowed: use POST /v1/events or GET|POST /v1/collect",
+        )),
+        _ => Err(ApiError::new(404, format!("no route for {path}"))),
+    }
+}
+
+fn config(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+fn required_config(env: &Env, name: &str) -> std::result::Result<String, ApiError> {
+    config(env, name).ok_or_else(|| {
+        console_error!("{name} is not configured (set it with `wrangler secret put {name}`)");
+        ApiError::new(500, "the worker is not configured; see its logs")
+    })
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+/// A random UUID v4 from the platform's CSPRNG.
+fn new_uuid() -> String {
+    let mut b = [0u8; 16];
+    // getrandom maps to crypto.getRandomValues in workers; it does not fail there.
+    let _ = getrandom::getrandom(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex_lower(&b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The API key from `Authorization: Bearer` or, for `sendBeacon` and raw URLs, `?key=`.
+fn authenticate(req: &Request, env: &Env) -> std::result::Result<ApiKey, ApiError> {
+    let from_header = req
+        .headers()
+        .get("Authorization")?
+        .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string));
+    let from_query = || {
+        req.url()
+            .ok()?
+            .query_pairs()
+            .find(|(k, _)| k == "key")
+            .map(|(_, v)| v.into_owned())
+    };
+    let Some(presented) = from_header.or_else(from_query) else {
+        return Err(ApiError::new(
+            401,
+            "missing API key: send `Authorization: Bearer <key>` or `?key=<key>`",
+        ));
+    };
+    let secret = required_config(env, "API_KEY_SECRET")?;
+    ApiKeyVerifier::new(secret.as_bytes())
+        .verify(presented.trim())
+        .map_err(|e| ApiError::new(401, e.to_string()))
+}
+
+fn authorize_export(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
+    let secret = required_config(env, "EXPORT_SECRET")?;
+    let presented = req.headers().get("Authorization")?.unwrap_or_default();
+    let expected = format!("Bearer {secret}");
+    let same = presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        Ok(())
+    } else {
+        Err(ApiError::new(401, "export routes need the export secret"))
+    }
+}
+
+fn request_context(req: &Request, env: &Env, key: ApiKey) -> Result<RequestContext> {
+    let ua_string = req.headers().get("User-Agent")?.unwrap_or_default();
+    let user_agent = USER_AGENTS.with(|cell| match cell.borrow_mut().as_mut() {
+        Some((classifier, cache)) => cache.get_or_classify(classifier, &ua_string),
+        None => UserAgentFields::default(),
+    });
+    Ok(RequestContext {
+        key,
+        received_at: now_ms(),
+        user_agent,
+        geo: geo(req, env)?,
+    })
+}
+
+/// Geo from `request.cf`; absent `cf` (some local runs) gives empty fields. A dev-only header
+/// overrides it when `DEV_GEO_OVERRIDE=true`, which production never sets.
+fn geo(req: &Request, env: &Env) -> Result<GeoFields> {
+    if config(env, "DEV_GEO_OVERRIDE").as_deref() == Some("true") {
+        if let Some(value) = req.headers().get("X-Tapemetric-Dev-Geo")? {
+            return Ok(ingest::geo_from_dev_header(&value));
+        }
+    }
+    Ok(match req.cf() {
+        Some(cf) => GeoFields {
+            continent: cf.continent(),
+            country: cf.country(),
+            subdivision: cf.region(),
+            city: cf.city(),
+            timezone: Some(cf.timezone_name()).filter(|t| !t.is_empty()),
+            colo: Some(cf.colo()).filter(|c| !c.is_empty()),
+        },
+        None => GeoFields::default(),
+    })
+}
+
+async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+    if let Some(length) = req.headers().get("Content-Length")? {
+        if let Ok(length) = length.parse::<usize>() {
+            if length > limits::MAX_BODY_BYTES {
+                return Err(BatchError::TooLarge(length).into());
+            }
+        }
+    }
+    let body = req.bytes().await?;
+    if body.len() > limits::MAX_BODY_BYTES {
+        return Err(BatchError::TooLarge(body.len()).into());
+    }
+    let gzipped = req
+        .headers()
+        .get("Content-Encoding")?
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    Ok(if gzipped {
+        ingest::gunzip_body(&body)?
+    } else {
+        body
+    })
+}
+
+async fn post_events(mut req: Request, env: &Env) -> ApiResult {
+    let key = authenticate(&req, env)?;
+    let body = read_body(&mut req).await?;
+    let context = request_context(&req, env, key)?;
+    let outcome = ingest::ingest_batch(&body, &context, new_uuid)?;
+    let receipt = outcome.receipt();
+    if outcome.stored.is_empty() {
+        let mut error = ApiError::new(400, "no event in the batch is valid; see `details`");
+        error.details = Some(serde_json::to_value(&receipt.rejected).unwrap_or_default());
+        return Err(error);
+    }
+    buffer_events(env, &context.key, &outcome.stored).await?;
+    Ok(Response::from_json(&receipt)?.with_status(202))
+}
+
+async fn collect_raw(req: Request, env: &Env) -> ApiResult {
+    let key = authenticate(&req, env)?;
+    let url = req.url()?;
+    let params: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "key")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let context = request_context(&req, env, key)?;
+    let stored = ingest::ingest_raw_url(
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &context,
+        new_uuid,
+    )
+    .map_err(|e| ApiError::new(400, e.to_string()))?;
+    let eid = stored.event.eid.clone();
+    buffer_events(env, &context.key, std::slice::from_ref(&stored)).await?;
+    let mut response = Response::ok(eid)?;
+    response
+        .headers_mut()
+        .set("Content-Type", "text/plain; charset=utf-8")?;
+    Ok(response)
+}
+
+fn shard_count(env: &Env) -> u32 {
+    config(env, "BUFFER_SHARDS")
+        .and_then(|n| n.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
+}
+
+/// The buffer shard of a tenant: FNV-1a of the tenant id, so one tenant always lands on one shard.
+fn shard_of(tenant_id: &str, shards: u32) -> u32 {
+    let hash = tenant_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % shards
+}
+
+fn shard_stub(env: &Env, shard: u32) -> Result<Stub> {
+    env.durable_object(BUFFER_BINDING)?
+        .id_from_name(&format!("buffer-{shard}"))?
+        .get_stub()
+}
+
+async fn call_shard(env: &Env, shard: u32, path: &str, body: String) -> Result<Response> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_body(Some(wasm_bindgen::JsValue::from_str(&body)));
+    let request = Request::new_with_init(&format!("https://buffer{path}"), &init)?;
+    shard_stub(env, shard)?.fetch_with_request(request).await
+}
+
+/// Hands events to the tenant's buffer shard; returns once they are durable there.
+async fn buffer_events(
+    env: &Env,
+    key: &ApiKey,
+    events: &[event_schema::StoredEvent],
+) -> std::result::Result<(), ApiError> {
+    let append = AppendRequest {
+        tenant_id: key.tenant_id.clone(),
+        key_id: key.key_id.clone(),
+        events: events.len(),
+        ndjson: ingest::to_ndjson(events),
+    };
+    let body =
+        serde_json::to_string(&append).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let shard = shard_of(&key.tenant_id, shard_count(env));
+    let mut response = call_shard(env, shard, "/append", body).await?;
+    match response.status_code() {
+        200 => Ok(()),
+        403 => Err(ApiError::new(401, "API key has been revoked")),
+        status => {
+            let text = response.text().await.unwrap_or_default();
+            console_error!("buffer shard {shard} answered {status}: {text}");
+            Err(ApiError::new(
+                503,
+                "events could not be stored; retry later",
+            ))
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct FlushReport {
+    objects: u64,
+    events: u64,
+}
+
+async fn flush_all(env: &Env) -> ApiResult {
+    let mut report = FlushReport::default();
+    for shard in 0..shard_count(env) {
+        let mut response = call_shard(env, shard, "/flush", String::new()).await?;
+        if response.status_code() != 200 {
+            let text = response.text().await.unwrap_or_default();
+            return Err(ApiError::new(
+                503,
+                format!("flush of shard {shard} failed: {text}"),
+            ));
+        }
+        let shard_report: serde_json::Value = response.json().await?;
+        report.objects += shard_report["objects"].as_u64().unwrap_or(0);
+        report.events += shard_report["events"].as_u64().unwrap_or(0);
+    }
+    Ok(Response::from_json(&report)?)
+}
+
+async fn set_revocations(mut req: Request, env: &Env) -> ApiResult {
+    let body = req.text().await?;
+    for shard in 0..shard_count(env) {
+        let response = call_shard(env, shard, "/revocations", body.clone()).await?;
+        if response.status_code() != 200 {
+            return Err(ApiError::new(
+                400,
+                "revocation list refused: expected {\"revoked\":[\"key id\", ...]}",
+            ));
+        }
+    }
+    Ok(Response::from_json(&json!({"shards": shard_count(env)}))?)
+}
+
+#[derive(Serialize)]
+struct ListedObject {
+    key: String,
+    size: u64,
+    uploaded_ms: i64,
+}
+
+async fn list_objects(req: &Request, env: &Env) -> ApiResult {
+    let url = req.url()?;
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let limit = param("limit")
+        .and_then(|l| l.parse::<u32>().ok())
+        .unwrap_or(1000)
+        .clamp(1, 1000);
+    let bucket = env.bucket("EVENTS")?;
+    let mut listing = bucket
+        .list()
+        .prefix(event_schema::batch_key::LAKE_PREFIX)
+        .limit(limit);
+    if let Some(start_after) = param("start_after") {
+        listing = listing.start_after(start_after);
+    }
+    if let Some(cursor) = param("cursor") {
+        listing = listing.cursor(cursor);
+    }
+    let objects = listing.execute().await?;
+    let listed: Vec<ListedObject> = objects
+        .objects()
+        .iter()
+        .map(|o| ListedObject {
+            key: o.key(),
+            size: o.size(),
+            uploaded_ms: o.uploaded().as_millis() as i64,
+        })
+        .collect();
+    Ok(Response::from_json(&json!({
+        "objects": listed,
+        "truncated": objects.truncated(),
+        "cursor": objects.cursor(),
+    }))?)
+}
+
+async fn get_object(req: &Request, env: &Env) -> ApiResult {
+    let url = req.url()?;
+    let Some(key) = url
+        .query_pairs()
+        .find(|(k, _)| k == "key")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return Err(ApiError::new(400, "`key` is required"));
+    };
+    let bucket = env.bucket("EVENTS")?;
+    let Some(object) = bucket.get(key.clone()).execute().await? else {
+        return Err(ApiError::new(404, format!("no object `{key}`")));
+    };
+    let Some(body) = object.body() else {
+        return Err(ApiError::new(404, format!("object `{key}` has no body")));
+    };
+    // Streamed by the runtime: the worker never holds the object whole.
+    let mut response = Response::from_body(body.response_body()?)?;
+    response
+        .headers_mut()
+        .set("Content-Type", "application/gzip")?;
+    Ok(response)
+}
