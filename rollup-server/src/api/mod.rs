@@ -1,0 +1,132 @@
+//! The HTTP API: one module per family. Handlers extract typed inputs, call one function, and return
+//! `Result<Json<_>, ApiError>`. The tenant always comes from the JWT.
+
+mod admin;
+mod keys;
+mod views;
+
+use crate::auth::{Claims, Role, TokenAuthority};
+use crate::lake::EdgeLake;
+use crate::pull::{PullError, SharedStore};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use event_schema::api_key::ApiKeyVerifier;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: SharedStore,
+    pub lake: EdgeLake,
+    pub tokens: TokenAuthority,
+    pub keys: ApiKeyVerifier,
+    /// One pull at a time (the scheduler and `POST /admin/ingest`).
+    pub pull_lock: Arc<tokio::sync::Mutex<()>>,
+    pub lookback_ms: i64,
+}
+
+/// The API's router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/api/v1/views/by-content", get(views::views_by_content))
+        .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
+        .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
+        .route("/admin/ingest", post(admin::ingest))
+        .with_state(state)
+}
+
+/// An error answered as `{"error": "...", "details": ...}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with a status and a message that says what to fix.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<PullError> for ApiError {
+    fn from(e: PullError) -> ApiError {
+        tracing::error!(error = %e, "request failed");
+        match e {
+            PullError::Lake(lake) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, format!("edge: {lake}"))
+            }
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; see the server log",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+/// The verified claims of the request's bearer token.
+pub struct Auth(pub Claims);
+
+impl Auth {
+    /// Refuses tokens without the admin role.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this needs a token with the admin role",
+            ))
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Auth
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Auth, ApiError> {
+        let state = AppState::from_ref(state);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "missing token: send `Authorization: Bearer <JWT>`",
+                )
+            })?;
+        let claims = state
+            .tokens
+            .verify(token.trim(), crate::pull::now_ms() / 1000)
+            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
+        Ok(Auth(claims))
+    }
+}
+
+pub use keys::issue_key as issue_key_for_cli;

@@ -1,0 +1,245 @@
+//! `rollup-server`: pulls the edge's batch objects into embedded DuckDB on a schedule, and serves the
+//! JWT-authenticated query API. Also mints tokens and API keys from the command line.
+
+mod api;
+mod auth;
+mod lake;
+mod pull;
+mod store;
+
+use anyhow::{bail, Context};
+use auth::{Claims, Role, TokenAuthority};
+use clap::{Parser, Subcommand};
+use event_schema::api_key::{is_valid_tenant_id, ApiKeyVerifier};
+use lake::EdgeLake;
+use pull::{pull_once, SharedStore};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use store::Store;
+
+/// Tapemetric rollup server: edge lake -> DuckDB -> query API.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// DuckDB database file.
+    #[arg(
+        long,
+        global = true,
+        env = "TAPEMETRIC_DB",
+        default_value = "./tapemetric.duckdb"
+    )]
+    db: PathBuf,
+    /// Base URL of the edge worker (its export routes reach the R2 lake).
+    #[arg(
+        long,
+        global = true,
+        env = "TAPEMETRIC_EDGE_URL",
+        default_value = "http://127.0.0.1:8787"
+    )]
+    edge_url: String,
+    /// Secret for signing and verifying JWTs.
+    #[arg(long, global = true, env = "JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Secret shared with the edge for API key signatures.
+    #[arg(long, global = true, env = "API_KEY_SECRET", hide_env_values = true)]
+    api_key_secret: Option<String>,
+    /// Secret for the edge's export routes.
+    #[arg(long, global = true, env = "EXPORT_SECRET", hide_env_values = true)]
+    export_secret: Option<String>,
+    /// How far before the newest loaded object a pull looks for late objects, in hours.
+    #[arg(long, global = true, default_value_t = 24)]
+    lookback_hours: i64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and pull new batches on a schedule.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TAPEMETRIC_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Seconds between scheduled pulls.
+        #[arg(long, default_value_t = 300)]
+        interval: u64,
+    },
+    /// Flush the edge and pull every new batch once, then exit.
+    Ingest {
+        /// Pull once and exit (the only mode; kept for clarity in scripts).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Print a JWT for a tenant.
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum, default_value_t = Role::Viewer)]
+        role: Role,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: i64,
+    },
+    /// Manage ingest API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Issue a new API key for a tenant and print it.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value = "default")]
+        name: String,
+    },
+}
+
+fn required(value: &Option<String>, flag: &str, env: &str) -> anyhow::Result<String> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(v.clone()),
+        _ => bail!("{flag} is required (or set {env}); for local runs `make dev` loads .dev.vars"),
+    }
+}
+
+fn check_tenant(tenant: &str) -> anyhow::Result<()> {
+    if !is_valid_tenant_id(tenant) {
+        bail!("--tenant must be 1-64 lowercase letters, digits or `-`; got `{tenant}`");
+    }
+    Ok(())
+}
+
+fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
+    let store = Store::open(path).with_context(|| format!("opening {}", path.display()))?;
+    Ok(Arc::new(Mutex::new(store)))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let lookback_ms = cli.lookback_hours.max(0) * 3_600_000;
+    match &cli.command {
+        Command::Token {
+            tenant,
+            role,
+            ttl_hours,
+        } => {
+            check_tenant(tenant)?;
+            let secret = required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?;
+            let now_s = pull::now_ms() / 1000;
+            let token = TokenAuthority::new(secret.as_bytes()).mint(&Claims {
+                tenant: tenant.clone(),
+                role: *role,
+                iat: now_s,
+                exp: now_s + ttl_hours * 3600,
+            });
+            println!("{token}");
+        }
+        Command::Keys {
+            command: KeysCommand::Create { tenant, name },
+        } => {
+            check_tenant(tenant)?;
+            let secret = required(&cli.api_key_secret, "--api-key-secret", "API_KEY_SECRET")?;
+            let store =
+                Store::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+            let issued = api::issue_key_for_cli(
+                &store,
+                &ApiKeyVerifier::new(secret.as_bytes()),
+                tenant,
+                name,
+            )?;
+            println!("{}", issued.key);
+            eprintln!("key id {} for tenant {}", issued.key_id, issued.tenant_id);
+        }
+        Command::Ingest { once: _ } => {
+            let export = required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?;
+            let store = open_store(&cli.db)?;
+            let lake = EdgeLake::new(&cli.edge_url, &export);
+            let report = pull_once(&store, &lake, true, lookback_ms).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::Serve { listen, interval } => {
+            let state = api::AppState {
+                store: open_store(&cli.db)?,
+                lake: EdgeLake::new(
+                    &cli.edge_url,
+                    &required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?,
+                ),
+                tokens: TokenAuthority::new(
+                    required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?.as_bytes(),
+                ),
+                keys: ApiKeyVerifier::new(
+                    required(&cli.api_key_secret, "--api-key-secret", "API_KEY_SECRET")?.as_bytes(),
+                ),
+                pull_lock: Arc::new(tokio::sync::Mutex::new(())),
+                lookback_ms,
+            };
+            spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
+            spawn_revocation_sync(state.clone());
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
+            tracing::info!(%listen, db = %cli.db.display(), edge = %cli.edge_url, interval_s = interval, "rollup server ready");
+            axum::serve(listener, api::router(state))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Pulls new batches every `interval` (the first one right away).
+fn spawn_scheduler(state: api::AppState, interval: Duration) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            let _one_pull_at_a_time = state.pull_lock.lock().await;
+            match pull_once(&state.store, &state.lake, false, state.lookback_ms).await {
+                Ok(report) => tracing::info!(
+                    objects = report.objects_loaded,
+                    events = report.events_loaded,
+                    duplicates = report.duplicates_skipped,
+                    "scheduled pull done"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduled pull failed; retrying at the next tick")
+                }
+            }
+        }
+    });
+}
+
+/// Pushes the revoked key list to the edge every 30 s, so a revocation whose immediate push failed
+/// still takes effect within 60 s.
+fn spawn_revocation_sync(state: api::AppState) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            ticker.tick().await;
+            let revoked = match pull::with_store(&state.store, |s| s.revoked_key_ids()).await {
+                Ok(revoked) => revoked,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read revoked keys");
+                    continue;
+                }
+            };
+            if let Err(e) = state.lake.push_revocations(&revoked).await {
+                tracing::debug!(error = %e, "revocation sync: edge not reachable");
+            }
+        }
+    });
+}

@@ -1,0 +1,464 @@
+//! The embedded DuckDB store: migrations, transactional batch loads, API keys, and queries.
+//! Every query binds its parameters; no SQL is built from request strings.
+
+use duckdb::{params, Connection, OptionalExt};
+use event_schema::StoredEvent;
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Migrations in order; each runs once, in a transaction with its record.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "001_events",
+    include_str!("../migrations/001_events.sql"),
+)];
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] duckdb::Error),
+    #[error("migration {name} failed: {source}")]
+    Migration { name: String, source: duckdb::Error },
+}
+
+/// The outcome of loading one batch object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadOutcome {
+    /// Events newly stored.
+    pub inserted: u64,
+    /// Events skipped because their (`tenant_id`, `eid`) was already stored.
+    pub duplicates: u64,
+    /// False when the object had been loaded before (nothing changed).
+    pub newly_loaded: bool,
+}
+
+/// A batch object to record as loaded.
+#[derive(Debug, Clone)]
+pub struct ObjectRecord<'a> {
+    pub key: &'a str,
+    pub tenant_id: Option<&'a str>,
+    pub uploaded_ms: i64,
+    pub loaded_at_ms: i64,
+}
+
+/// Views per content id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContentViews {
+    pub content_id: String,
+    pub views: i64,
+}
+
+/// An API key's record (never the key string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiKeyRecord {
+    pub key_id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// The DuckDB database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        Store::migrate(conn)
+    }
+
+    /// An in-memory store, for tests.
+    #[cfg(test)]
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::migrate(Connection::open_in_memory()?)
+    }
+
+    fn migrate(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR NOT NULL)",
+        )?;
+        for (version, name, sql) in MIGRATIONS {
+            let applied: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM schema_migrations WHERE version = ?",
+                    params![version],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if applied.is_some() {
+                continue;
+            }
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)
+                .map_err(|source| StoreError::Migration {
+                    name: name.to_string(),
+                    source,
+                })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                params![version, name],
+            )?;
+            tx.commit()?;
+            tracing::info!(migration = name, "applied migration");
+        }
+        Ok(Store { conn })
+    }
+
+    /// Keys of loaded objects greater than `after` (the look-back window of a pull).
+    pub fn loaded_object_keys_after(&self, after: &str) -> Result<HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT object_key FROM loaded_objects WHERE object_key > ?")?;
+        let keys = stmt
+            .query_map(params![after], |row| row.get::<_, String>(0))?
+            .collect::<Result<HashSet<_>, _>>()?;
+        Ok(keys)
+    }
+
+    /// Upload time of the newest loaded object, if any.
+    pub fn newest_loaded_upload_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(uploaded_ms) FROM loaded_objects", [], |row| {
+                row.get::<_, Option<i64>>(0)
+            })?)
+    }
+
+    /// Loads one batch object's events and records the object, all in one transaction: a crash at any
+    /// point leaves either nothing or everything. Re-loading a recorded object changes nothing.
+    pub fn load_batch(
+        &mut self,
+        object: &ObjectRecord<'_>,
+        events: &[StoredEvent],
+    ) -> Result<LoadOutcome, StoreError> {
+        let tx = self.conn.transaction()?;
+        let seen: Option<String> = tx
+            .query_row(
+                "SELECT object_key FROM loaded_objects WHERE object_key = ?",
+                params![object.key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if seen.is_some() {
+            return Ok(LoadOutcome::default());
+        }
+        tx.execute("DELETE FROM events_staging", [])?;
+        {
+            let mut appender = tx.appender("events_staging")?;
+            for e in events {
+                append_event(&mut appender, e)?;
+            }
+            appender.flush()?;
+        }
+        // Events are unique by (tenant_id, eid): later copies (retries, re-flushes) are skipped.
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO events
+             SELECT * FROM (SELECT DISTINCT ON (tenant_id, eid) * FROM events_staging)",
+            [],
+        )? as u64;
+        tx.execute("DELETE FROM events_staging", [])?;
+        let duplicates = events.len() as u64 - inserted;
+        tx.execute(
+            "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
+             VALUES (?, ?, ?, ?, ?, ?)",
+            params![
+                object.key,
+                object.tenant_id,
+                object.uploaded_ms,
+                object.loaded_at_ms,
+                inserted as i64,
+                duplicates as i64
+            ],
+        )?;
+        tx.commit()?;
+        Ok(LoadOutcome {
+            inserted,
+            duplicates,
+            newly_loaded: true,
+        })
+    }
+
+    /// Views started per content id for one tenant (distinct `view_id` of `view_start` events),
+    /// optionally limited to view starts in `[from_ms, to_ms)`.
+    pub fn views_by_content(
+        &self,
+        tenant_id: &str,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Result<Vec<ContentViews>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT content_id, count(DISTINCT view_id) AS views
+             FROM events
+             WHERE tenant_id = ? AND type = 'view_start'
+               AND ts >= coalesce(?, ts) AND ts < coalesce(?, ts + 1)
+             GROUP BY content_id
+             ORDER BY views DESC, content_id",
+        )?;
+        let rows = stmt
+            .query_map(params![tenant_id, from_ms, to_ms], |row| {
+                Ok(ContentViews {
+                    content_id: row.get(0)?,
+                    views: row.get(1)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Records a new API key.
+    pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?)",
+            params![key.key_id, key.tenant_id, key.name, key.created_at_ms, key.revoked_at_ms],
+        )?;
+        Ok(())
+    }
+
+    /// A tenant's API keys, newest first.
+    pub fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key_id, tenant_id, name, created_at_ms, revoked_at_ms FROM api_keys
+             WHERE tenant_id = ? ORDER BY created_at_ms DESC, key_id",
+        )?;
+        let rows = stmt
+            .query_map(params![tenant_id], |row| {
+                Ok(ApiKeyRecord {
+                    key_id: row.get(0)?,
+                    tenant_id: row.get(1)?,
+                    name: row.get(2)?,
+                    created_at_ms: row.get(3)?,
+                    revoked_at_ms: row.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Revokes a tenant's key. Returns false when the tenant has no such key.
+    pub fn revoke_api_key(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE api_keys SET revoked_at_ms = coalesce(revoked_at_ms, ?) WHERE tenant_id = ? AND key_id = ?",
+            params![now_ms, tenant_id, key_id],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Ids of every revoked key, for the edge.
+    pub fn revoked_key_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key_id FROM api_keys WHERE revoked_at_ms IS NOT NULL ORDER BY key_id",
+        )?;
+        let rows = stmt
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn json_or_null<T: serde::Serialize>(value: &T, empty: bool) -> Option<String> {
+    (!empty).then(|| serde_json::to_string(value).unwrap_or_default())
+}
+
+fn append_event(appender: &mut duckdb::Appender<'_>, s: &StoredEvent) -> Result<(), duckdb::Error> {
+    let e = &s.event;
+    let content_type = e.content_type.map(|t| t.as_str());
+    let played = e.played.as_ref().and_then(|p| json_or_null(p, false));
+    let props = json_or_null(&e.props, e.props.is_empty());
+    let (ua, geo) = (&s.user_agent, &s.geo);
+    appender.append_row(params![
+        s.tenant_id,
+        e.eid,
+        e.event_type.as_str(),
+        e.ts,
+        s.received_at,
+        s.key_id,
+        e.anonymous_id,
+        e.user_id,
+        e.session_id,
+        e.view_id,
+        e.content_id,
+        content_type,
+        e.content_title,
+        e.season,
+        e.episode,
+        e.duration_s,
+        e.position_s,
+        e.page_url,
+        e.referrer,
+        e.player_name,
+        e.player_version,
+        e.ttff_ms,
+        e.watched_ms,
+        e.rebuffer_ms,
+        played,
+        e.error_code,
+        e.error_message,
+        e.fatal,
+        e.bitrate,
+        e.width,
+        e.height,
+        e.name,
+        props,
+        ua.browser,
+        ua.browser_version,
+        ua.os,
+        ua.os_version,
+        ua.device_type,
+        ua.device_brand,
+        ua.device_model,
+        geo.continent,
+        geo.country,
+        geo.subdivision,
+        geo.city,
+        geo.timezone,
+        geo.colo,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use event_schema::{ClientEvent, EventType, GeoFields, UserAgentFields};
+
+    pub(crate) fn event(tenant: &str, eid: &str, view: &str, content: &str) -> StoredEvent {
+        StoredEvent {
+            tenant_id: tenant.into(),
+            key_id: "k1".into(),
+            received_at: 1_000,
+            event: ClientEvent {
+                event_type: EventType::ViewStart,
+                ts: 1_000,
+                eid: eid.into(),
+                anonymous_id: "anon".into(),
+                user_id: None,
+                session_id: Some("s1".into()),
+                view_id: Some(view.into()),
+                content_id: Some(content.into()),
+                content_type: Some(event_schema::ContentType::Film),
+                content_title: None,
+                season: None,
+                episode: None,
+                duration_s: Some(60.0),
+                position_s: None,
+                page_url: None,
+                referrer: None,
+                player_name: None,
+                player_version: None,
+                ttff_ms: None,
+                watched_ms: None,
+                rebuffer_ms: None,
+                played: Some(vec![[0.0, 1.5]]),
+                error_code: None,
+                error_message: None,
+                fatal: None,
+                bitrate: None,
+                width: None,
+                height: None,
+                name: None,
+                props: serde_json::Map::new(),
+            },
+            user_agent: UserAgentFields::default(),
+            geo: GeoFields::default(),
+        }
+    }
+
+    fn object(key: &str) -> ObjectRecord<'_> {
+        ObjectRecord {
+            key,
+            tenant_id: Some("acme"),
+            uploaded_ms: 1,
+            loaded_at_ms: 2,
+        }
+    }
+
+    #[test]
+    fn the_same_object_loads_once() {
+        let mut store = Store::open_in_memory().expect("store");
+        let events = [
+            event("acme", "e1", "v1", "film-a"),
+            event("acme", "e2", "v2", "film-a"),
+        ];
+        let first = store.load_batch(&object("o1"), &events).expect("load");
+        assert_eq!(
+            (first.inserted, first.duplicates, first.newly_loaded),
+            (2, 0, true)
+        );
+        let again = store.load_batch(&object("o1"), &events).expect("reload");
+        assert!(!again.newly_loaded);
+        let views = store.views_by_content("acme", None, None).expect("query");
+        assert_eq!(
+            views,
+            vec![ContentViews {
+                content_id: "film-a".into(),
+                views: 2
+            }]
+        );
+    }
+
+    #[test]
+    fn repeated_event_ids_count_once_across_and_within_objects() {
+        let mut store = Store::open_in_memory().expect("store");
+        let e1 = event("acme", "e1", "v1", "film-a");
+        let first = store
+            .load_batch(&object("o1"), &[e1.clone(), e1.clone()])
+            .expect("load");
+        assert_eq!((first.inserted, first.duplicates), (1, 1));
+        let second = store
+            .load_batch(&object("o2"), &[e1, event("acme", "e3", "v3", "film-b")])
+            .expect("load");
+        assert_eq!((second.inserted, second.duplicates), (1, 1));
+        let views = store.views_by_content("acme", None, None).expect("query");
+        assert_eq!(views.iter().map(|v| v.views).sum::<i64>(), 2);
+    }
+
+    #[test]
+    fn tenants_never_see_each_other() {
+        let mut store = Store::open_in_memory().expect("store");
+        store
+            .load_batch(
+                &object("o1"),
+                &[
+                    event("acme", "e1", "v1", "film-a"),
+                    event("other", "e1", "v1", "film-z"),
+                ],
+            )
+            .expect("load");
+        let acme = store.views_by_content("acme", None, None).expect("query");
+        assert_eq!(
+            acme,
+            vec![ContentViews {
+                content_id: "film-a".into(),
+                views: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn revoked_keys_are_listed_and_scoped_to_their_tenant() {
+        let store = Store::open_in_memory().expect("store");
+        let key = ApiKeyRecord {
+            key_id: "k1".into(),
+            tenant_id: "acme".into(),
+            name: "web".into(),
+            created_at_ms: 1,
+            revoked_at_ms: None,
+        };
+        store.insert_api_key(&key).expect("insert");
+        assert!(!store.revoke_api_key("other", "k1", 5).expect("revoke"));
+        assert!(store.revoked_key_ids().expect("list").is_empty());
+        assert!(store.revoke_api_key("acme", "k1", 5).expect("revoke"));
+        assert_eq!(
+            store.revoked_key_ids().expect("list"),
+            vec!["k1".to_string()]
+        );
+    }
+}
