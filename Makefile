@@ -1,0 +1,39 @@
+# Tapemetric: `make dev` runs the whole pipeline locally; `make test` runs every test; `make bench`
+# prints the figures. Every target installs what it needs first (scripts/setup.sh, idempotent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV := source scripts/env.sh;
+
+.PHONY: help setup build build-worker build-sdk dev test lint bench clean-dev
+
+help: ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+setup: ## Install toolchains, npm packages and CLIs (idempotent)
+	@bash scripts/setup.sh
+
+build: setup ## Build the workspace natively (rollup-server binary)
+	@$(ENV) cargo build --workspace
+
+build-worker: setup ## Build the edge worker to wasm (edge-worker/build)
+	@$(ENV) bash scripts/build-worker.sh
+
+build-sdk: setup ## Build the browser SDK (wasm-sdk/js/pkg) and print its gzipped size
+	@$(ENV) bash scripts/build-sdk.sh
+
+dev: build build-worker build-sdk ## Run worker (:8787), rollup server (:3000) and demo page (:8080); Ctrl-C stops all
+	@$(ENV) bash scripts/dev.sh
+
+lint: setup ## cargo fmt --check and clippy -D warnings
+	@$(ENV) cargo fmt --all -- --check
+	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
+	@$(ENV) cargo clippy -p edge-worker --target wasm32-unknown-unknown -- -D warnings
+
+test: lint build build-worker ## Run every test (unit, then the real pipeline under wrangler dev)
+	@$(ENV) cargo test --workspace
+
+bench: setup ## Print the benchmark figures
+	@$(ENV) cargo bench -p edge-worker --bench ingest_core
+
+clean-dev: ## Forget local pipeline state (.dev-data)
+	rm -rf .dev-data

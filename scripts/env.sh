@@ -1,0 +1,17 @@
+# Shared environment for the project's scripts (sourced, not run).
+export TAPEMETRIC_CACHE="${TAPEMETRIC_CACHE:-$HOME/.cache/tapemetric}"
+# Build outside the clone, so that every checkout of this machine shares one build cache.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TAPEMETRIC_CACHE/target}"
+# DuckDB's C++ is built once per machine by scripts/build-duckdb.sh and linked statically.
+export DUCKDB_CRATE_VERSION="1.20000.1"
+export DUCKDB_LIB_DIR="$TAPEMETRIC_CACHE/libduckdb-$DUCKDB_CRATE_VERSION"
+export DUCKDB_STATIC=1
+export TOOLS_ROOT="$TAPEMETRIC_CACHE/tools"
+export TOOLS_BIN="$TOOLS_ROOT/bin"
+export WORKER_BUILD_VERSION="0.8.7"
+export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev}"
+export PATH="$TOOLS_BIN:$PWD/node_modules/.bin:$PATH"
+# worker-build would download these; point it at the ones installed here instead.
+export WASM_BINDGEN_BIN="$TOOLS_BIN/wasm-bindgen"
+export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
+export WRANGLER_SEND_METRICS=false

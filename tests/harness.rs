@@ -1,0 +1,225 @@
+//! Starts the real pipeline for cross-component tests: the edge worker under `wrangler dev` (workerd,
+//! local R2 and Durable Objects in a temporary directory) and the `rollup-server` binary with a
+//! temporary DuckDB file, each on a free loopback port. Both stop when their guard is dropped.
+//!
+//! Prerequisites (the Makefile's `test` target does them): `npm ci`, `make build-worker`, and a built
+//! `rollup-server` binary (found through `ROLLUP_SERVER_BIN` or next to the test executable).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The local development secrets from `.dev.vars`.
+pub fn dev_vars() -> HashMap<String, String> {
+    let text = std::fs::read_to_string(repo_root().join(".dev.vars")).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// A started process, stopped (with its whole process group) on drop.
+pub struct Running {
+    name: &'static str,
+    child: Child,
+    pub base_url: String,
+    pub log_path: PathBuf,
+}
+
+impl Running {
+    /// The last lines of the process's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let pgid = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &pgid]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &pgid]).status();
+        let _ = self.child.wait();
+        eprintln!("stopped {}", self.name);
+    }
+}
+
+fn spawn(name: &'static str, mut command: Command, log_dir: &Path, base_url: String) -> Running {
+    use std::os::unix::process::CommandExt;
+    let log_path = log_dir.join(format!("{name}.log"));
+    let log = File::create(&log_path).unwrap_or_else(|e| panic!("log file: {e}"));
+    let err = log.try_clone().unwrap_or_else(|e| panic!("log file: {e}"));
+    command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .process_group(0);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+    Running {
+        name,
+        child,
+        base_url,
+        log_path,
+    }
+}
+
+/// Waits until `GET {base_url}/health` answers 200.
+pub fn wait_healthy(process: &mut Running, timeout: Duration) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|e| panic!("http client: {e}"));
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            panic!(
+                "{} exited early ({status}):\n{}",
+                process.name,
+                process.log_tail()
+            );
+        }
+        let url = format!("{}/health", process.base_url);
+        if client
+            .get(&url)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!(
+        "{} not healthy after {timeout:?}:\n{}",
+        process.name,
+        process.log_tail()
+    );
+}
+
+/// Starts the edge worker under `wrangler dev` with its state in `state_dir`.
+pub fn start_worker(state_dir: &Path, log_dir: &Path) -> Running {
+    let root = repo_root();
+    let shim = root.join("edge-worker/build/worker/shim.mjs");
+    assert!(
+        shim.exists(),
+        "{} is missing: run `make build-worker` first",
+        shim.display()
+    );
+    let port = free_port();
+    let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
+    command
+        .current_dir(&root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CI", "true")
+        .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+        .arg("--persist-to")
+        .arg(state_dir)
+        .args([
+            "--log-level",
+            "info",
+            "--show-interactive-dev-session=false",
+        ]);
+    let mut running = spawn(
+        "wrangler",
+        command,
+        log_dir,
+        format!("http://127.0.0.1:{port}"),
+    );
+    wait_healthy(&mut running, Duration::from_secs(90));
+    running
+}
+
+/// The `rollup-server` binary.
+pub fn rollup_server_bin() -> PathBuf {
+    if let Ok(path) = std::env::var("ROLLUP_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    // target/<profile>/deps/<test> -> target/<profile>/rollup-server
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current exe: {e}"));
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("unexpected test path {}", exe.display()));
+    let bin = profile_dir.join("rollup-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p rollup-server` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A `rollup-server` command with the dev secrets and `db`.
+pub fn rollup_command(db: &Path, edge_url: &str) -> Command {
+    let mut command = Command::new(rollup_server_bin());
+    command
+        .envs(dev_vars())
+        .env("TAPEMETRIC_DB", db)
+        .env("TAPEMETRIC_EDGE_URL", edge_url)
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Starts `rollup-server serve` against the edge at `edge_url`.
+pub fn start_rollup_server(db: &Path, edge_url: &str, log_dir: &Path) -> Running {
+    let port = free_port();
+    let mut command = rollup_command(db, edge_url);
+    command.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--interval",
+        "3600",
+    ]);
+    let mut running = spawn(
+        "rollup-server",
+        command,
+        log_dir,
+        format!("http://127.0.0.1:{port}"),
+    );
+    wait_healthy(&mut running, Duration::from_secs(30));
+    running
+}
+
+/// Runs a `rollup-server` subcommand to completion and returns its stdout.
+pub fn rollup_cli(db: &Path, args: &[&str]) -> String {
+    let output = rollup_command(db, "http://127.0.0.1:9")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("rollup-server {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "rollup-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}

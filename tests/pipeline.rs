@@ -1,0 +1,330 @@
+//! One event really travels HTTP -> edge worker (wrangler dev) -> local R2 -> rollup server -> DuckDB
+//! -> query API. The processes are started once; each check below uses its own tenant so that checks
+//! do not depend on each other's counts.
+
+use pipeline_tests::{rollup_cli, start_rollup_server, start_worker, Running};
+use reqwest::blocking::{Client, Response};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+struct Pipeline {
+    worker: Running,
+    server: Running,
+    db: std::path::PathBuf,
+    http: Client,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn json_of(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+impl Pipeline {
+    fn admin_token(&self, tenant: &str) -> String {
+        rollup_cli(&self.db, &["token", "--tenant", tenant, "--role", "admin"])
+    }
+
+    fn create_key(&self, tenant: &str) -> (String, String) {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/keys", self.server.base_url))
+            .bearer_auth(self.admin_token(tenant))
+            .json(&json!({"name": "e2e"}))
+            .send()
+            .expect("create key");
+        let (status, body) = json_of(response);
+        assert_eq!(status, 201, "key creation: {body}");
+        (
+            body["key"].as_str().expect("key").to_string(),
+            body["key_id"].as_str().expect("key id").to_string(),
+        )
+    }
+
+    fn post_events(&self, key: &str, body: String) -> (u16, Value) {
+        json_of(
+            self.http
+                .post(format!("{}/v1/events", self.worker.base_url))
+                .bearer_auth(key)
+                .header("User-Agent", CHROME_UA)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .expect("post events"),
+        )
+    }
+
+    fn ingest(&self, tenant: &str) -> Value {
+        let (status, body) = json_of(
+            self.http
+                .post(format!("{}/admin/ingest", self.server.base_url))
+                .bearer_auth(self.admin_token(tenant))
+                .send()
+                .expect("ingest"),
+        );
+        assert_eq!(
+            status,
+            200,
+            "ingest: {body}\nworker log:\n{}",
+            self.worker.log_tail()
+        );
+        body
+    }
+
+    fn views_by_content(&self, token: &str) -> (u16, Value) {
+        json_of(
+            self.http
+                .get(format!("{}/api/v1/views/by-content", self.server.base_url))
+                .bearer_auth(token)
+                .send()
+                .expect("query"),
+        )
+    }
+}
+
+fn view_start(eid: &str, view: &str, content: &str) -> Value {
+    json!({"type": "view_start", "ts": now_ms(), "eid": eid, "anonymous_id": "anon-1",
+           "session_id": "s-1", "view_id": view, "content_id": content, "content_type": "film"})
+}
+
+fn sorted_views(body: &Value) -> Vec<(String, i64)> {
+    let mut views: Vec<(String, i64)> = body["views"]
+        .as_array()
+        .expect("views array")
+        .iter()
+        .map(|v| {
+            (
+                v["content_id"].as_str().unwrap_or("").to_string(),
+                v["views"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    views.sort();
+    views
+}
+
+#[test]
+fn events_travel_from_the_edge_to_the_query_api() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let logs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline-logs");
+    std::fs::create_dir_all(&logs).expect("log dir");
+    let worker = start_worker(&scratch.path().join("wrangler-state"), &logs);
+    let db = scratch.path().join("tapemetric.duckdb");
+    let server = start_rollup_server(&db, &worker.base_url, &logs);
+    let pipeline = Pipeline {
+        worker,
+        server,
+        db,
+        http: Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("client"),
+    };
+
+    valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
+    forged_and_missing_keys_are_refused_with_401(&pipeline);
+    malformed_and_oversize_bodies_get_clear_errors(&pipeline);
+    raw_url_event_answers_its_eid_and_is_counted(&pipeline);
+    cors_preflight_is_answered(&pipeline);
+    revoked_key_is_refused(&pipeline);
+    queries_need_a_valid_token_and_see_only_their_tenant(&pipeline);
+}
+
+fn valid_batch_is_kept_beside_rejected_events_and_counted_once(p: &Pipeline) {
+    let (key, _) = p.create_key("acme");
+    let batch = json!({"events": [
+        view_start("acme-e1", "v1", "big-buck-bunny"),
+        view_start("acme-e2", "v2", "big-buck-bunny"),
+        view_start("acme-e3", "v3", "sintel"),
+        {"type": "heartbeat", "ts": now_ms(), "eid": "acme-e4", "anonymous_id": "anon-1",
+         "view_id": "v1", "content_id": "big-buck-bunny", "watched_ms": 10000, "played": [[0, 10]]},
+        {"type": "teleport", "ts": now_ms(), "anonymous_id": "anon-1"},
+    ]})
+    .to_string();
+    let (status, receipt) = p.post_events(&key, batch.clone());
+    assert_eq!(status, 202, "{receipt}");
+    assert_eq!(receipt["accepted"], 4);
+    assert_eq!(receipt["rejected"][0]["index"], 4);
+    assert!(receipt["rejected"][0]["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("teleport"));
+
+    // The same batch again (a client retry): acknowledged again, stored once.
+    let (status, _) = p.post_events(&key, batch.clone());
+    assert_eq!(status, 202);
+    let first = p.ingest("acme");
+    assert_eq!(first["events_loaded"], 4, "{first}");
+    assert_eq!(first["duplicates_skipped"], 4, "{first}");
+
+    // And once more after it was loaded: nothing new, nothing doubled.
+    let (status, _) = p.post_events(&key, batch);
+    assert_eq!(status, 202);
+    let second = p.ingest("acme");
+    assert_eq!(second["events_loaded"], 0, "{second}");
+    assert_eq!(second["duplicates_skipped"], 4, "{second}");
+
+    let (status, body) = p.views_by_content(&p.admin_token("acme"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sorted_views(&body),
+        vec![("big-buck-bunny".to_string(), 2), ("sintel".to_string(), 1)]
+    );
+}
+
+fn forged_and_missing_keys_are_refused_with_401(p: &Pipeline) {
+    let (key, _) = p.create_key("forge-check");
+    let forged = key.replace("forge-check", "someone-else");
+    let body = json!({"events": [view_start("f1", "v1", "c1")]}).to_string();
+    let (status, error) = p.post_events(&forged, body.clone());
+    assert_eq!(status, 401, "{error}");
+    assert!(error["error"].as_str().unwrap_or("").contains("signature"));
+    let (status, _) = p.post_events("tmk_garbage", body.clone());
+    assert_eq!(status, 401);
+    let response = p
+        .http
+        .post(format!("{}/v1/events", p.worker.base_url))
+        .body(body)
+        .send()
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 401);
+}
+
+fn malformed_and_oversize_bodies_get_clear_errors(p: &Pipeline) {
+    let (key, _) = p.create_key("bad-input");
+    let (status, error) = p.post_events(&key, "{\"events\": [".to_string());
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not valid JSON"),
+        "{error}"
+    );
+    let (status, error) = p.post_events(&key, "{\"events\": []}".to_string());
+    assert_eq!(status, 400);
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("empty"),
+        "{error}"
+    );
+    let huge = format!(
+        "{{\"events\": [], \"pad\": \"{}\"}}",
+        "x".repeat(1024 * 1024)
+    );
+    let (status, error) = p.post_events(&key, huge);
+    assert_eq!(status, 413, "{error}");
+    // None of that reached the lake.
+    let report = p.ingest("bad-input");
+    assert_eq!(report["events_loaded"], 0, "{report}");
+}
+
+fn raw_url_event_answers_its_eid_and_is_counted(p: &Pipeline) {
+    let (key, _) = p.create_key("raw-url");
+    let url = format!(
+        "{}/v1/collect?key={key}&type=view_start&eid=raw-e1&uid=visitor-1&view_id=rv1&content_id=trailer&plan=gold",
+        p.worker.base_url
+    );
+    let response = p
+        .http
+        .get(url)
+        .header("User-Agent", CHROME_UA)
+        .send()
+        .expect("collect");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().expect("body"), "raw-e1");
+    // Without ids the worker makes one and answers it.
+    let url = format!("{}/v1/collect?key={key}&type=page_view", p.worker.base_url);
+    let generated = p
+        .http
+        .get(url)
+        .send()
+        .expect("collect")
+        .text()
+        .expect("body");
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let report = p.ingest("raw-url");
+    assert_eq!(report["events_loaded"], 2, "{report}");
+    let (_, body) = p.views_by_content(&p.admin_token("raw-url"));
+    assert_eq!(sorted_views(&body), vec![("trailer".to_string(), 1)]);
+}
+
+fn cors_preflight_is_answered(p: &Pipeline) {
+    let response = p
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/events", p.worker.base_url),
+        )
+        .header("Origin", "https://example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .expect("preflight");
+    assert_eq!(response.status().as_u16(), 204);
+    let allow = response
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(allow.contains("Authorization"), "{allow}");
+}
+
+fn revoked_key_is_refused(p: &Pipeline) {
+    let (key, key_id) = p.create_key("revoke-check");
+    let body = json!({"events": [view_start("r1", "v1", "c1")]}).to_string();
+    assert_eq!(p.post_events(&key, body.clone()).0, 202);
+    let (status, answer) = json_of(
+        p.http
+            .delete(format!("{}/api/v1/keys/{key_id}", p.server.base_url))
+            .bearer_auth(p.admin_token("revoke-check"))
+            .send()
+            .expect("revoke"),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["edge_updated"], true, "{answer}");
+    let (status, error) = p.post_events(&key, body);
+    assert_eq!(status, 401, "{error}");
+    assert!(error["error"].as_str().unwrap_or("").contains("revoked"));
+    // Another tenant cannot revoke (or even see) this tenant's key.
+    let (status, _) = json_of(
+        p.http
+            .delete(format!("{}/api/v1/keys/{key_id}", p.server.base_url))
+            .bearer_auth(p.admin_token("acme"))
+            .send()
+            .expect("revoke"),
+    );
+    assert_eq!(status, 404);
+}
+
+fn queries_need_a_valid_token_and_see_only_their_tenant(p: &Pipeline) {
+    let (status, _) = p.views_by_content("not-a-jwt");
+    assert_eq!(status, 401);
+    let expired = rollup_cli(&p.db, &["token", "--tenant", "acme", "--ttl-hours", "0"]);
+    let (status, error) = p.views_by_content(&expired);
+    assert_eq!(status, 401);
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("expired"),
+        "{error}"
+    );
+    let viewer = rollup_cli(&p.db, &["token", "--tenant", "nobody-here"]);
+    let (status, body) = p.views_by_content(&viewer);
+    assert_eq!(status, 200);
+    assert_eq!(body["views"], json!([]));
+    // A viewer token cannot trigger ingest or create keys.
+    let response = p
+        .http
+        .post(format!("{}/api/v1/keys", p.server.base_url))
+        .bearer_auth(viewer)
+        .send()
+        .expect("create");
+    assert_eq!(response.status().as_u16(), 403);
+}
