@@ -417,6 +417,7 @@ async fn list_objects(req: &Request, env: &Env) -> ApiResult {
         url.query_pairs()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty())
     };
     let limit = param("limit")
         .and_then(|l| l.parse::<u32>().ok())

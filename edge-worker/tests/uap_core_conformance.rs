@@ -57,7 +57,9 @@ fn uap_core_user_agent_suite_matches() {
     let cases = suite("test_ua.yaml");
     let mut mismatches = Vec::new();
     for case in &cases {
-        let ua = classifier().parser().parse_user_agent(&case.user_agent_string);
+        let ua = classifier()
+            .parser()
+            .parse_user_agent(&case.user_agent_string);
         let got = (
             Some(ua.family.to_string()),
             norm(ua.major.as_deref()),
@@ -71,11 +73,18 @@ fn uap_core_user_agent_suite_matches() {
             norm(case.patch.as_deref()),
         );
         if got != want {
-            mismatches.push(format!("{:?}: got {got:?}, want {want:?}", case.user_agent_string));
+            mismatches.push(format!(
+                "{:?}: got {got:?}, want {want:?}",
+                case.user_agent_string
+            ));
         }
     }
     report("test_ua", cases.len(), &mismatches);
-    assert!(mismatches.is_empty(), "{} user agent mismatches", mismatches.len());
+    assert!(
+        mismatches.is_empty(),
+        "{} user agent mismatches",
+        mismatches.len()
+    );
 }
 
 #[test]
@@ -99,7 +108,10 @@ fn uap_core_os_suite_matches() {
             norm(case.patch_minor.as_deref()),
         );
         if got != want {
-            mismatches.push(format!("{:?}: got {got:?}, want {want:?}", case.user_agent_string));
+            mismatches.push(format!(
+                "{:?}: got {got:?}, want {want:?}",
+                case.user_agent_string
+            ));
         }
     }
     report("test_os", cases.len(), &mismatches);
@@ -123,9 +135,16 @@ fn uap_core_device_suite_matches() {
             norm(case.model.as_deref()),
         );
         if got != want {
-            mismatches.push(format!("{:?}: got {got:?}, want {want:?}", case.user_agent_string));
+            mismatches.push(format!(
+                "{:?}: got {got:?}, want {want:?}",
+                case.user_agent_string
+            ));
         }
     }
     report("test_device", cases.len(), &mismatches);
-    assert!(mismatches.is_empty(), "{} device mismatches", mismatches.len());
+    assert!(
+        mismatches.is_empty(),
+        "{} device mismatches",
+        mismatches.len()
+    );
 }
