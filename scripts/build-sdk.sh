@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the browser SDK (size-optimised wasm + wasm-bindgen ES-module glue) into wasm-sdk/js/pkg and
+# prints what a page downloads, gzipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+cargo build -p wasm-sdk --target wasm32-unknown-unknown --profile sdk
+wasm-bindgen --target web --no-typescript --out-dir wasm-sdk/js/pkg --out-name wasm_sdk \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/sdk/wasm_sdk.wasm"
+gz() { gzip -9 -c "$1" | wc -c; }
+wasm=$(gz wasm-sdk/js/pkg/wasm_sdk_bg.wasm)
+glue=$(gz wasm-sdk/js/pkg/wasm_sdk.js)
+entry=$(gz wasm-sdk/js/tapemetric.js)
+echo "SDK size, gzipped: wasm $wasm B + glue $glue B + entry $entry B = $((wasm + glue + entry)) B (mux-embed: 28.8 KB)"
