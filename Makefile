@@ -1,6 +1,8 @@
 # Tapemetric: `make dev` runs the whole pipeline locally; `make test` runs every test; `make bench`
 # prints the figures. Every target installs what it needs first (scripts/setup.sh, idempotent).
 SHELL := /bin/bash
+# Cargo commands go through scripts/env.sh: it points CARGO_TARGET_DIR outside the clone and links the
+# DuckDB library that scripts/build-duckdb.sh builds once per machine.
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
@@ -27,13 +29,14 @@ dev: build build-worker build-sdk ## Run worker (:8787), rollup server (:3000) a
 lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo fmt --all -- --check
 	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
-	@$(ENV) cargo clippy -p edge-worker --target wasm32-unknown-unknown -- -D warnings
+	@$(ENV) cargo clippy -p edge-worker -p wasm-sdk --target wasm32-unknown-unknown -- -D warnings
 
 test: lint build build-worker ## Run every test (unit, then the real pipeline under wrangler dev)
 	@$(ENV) cargo test --workspace
 
-bench: setup ## Print the benchmark figures
+bench: setup ## Print the benchmark figures (ingest core per event; SDK size)
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
+	@$(ENV) bash scripts/build-sdk.sh | tail -n 1
 
 clean-dev: ## Forget local pipeline state (.dev-data)
 	rm -rf .dev-data
