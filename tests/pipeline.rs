@@ -36,11 +36,15 @@ impl Pipeline {
     }
 
     fn create_key(&self, tenant: &str) -> (String, String) {
+        self.create_key_with(tenant, json!({"name": "e2e"}))
+    }
+
+    fn create_key_with(&self, tenant: &str, body: Value) -> (String, String) {
         let response = self
             .http
             .post(format!("{}/api/v1/keys", self.server.base_url))
             .bearer_auth(self.admin_token(tenant))
-            .json(&json!({"name": "e2e"}))
+            .json(&body)
             .send()
             .expect("create key");
         let (status, body) = json_of(response);
@@ -137,6 +141,8 @@ fn events_travel_from_the_edge_to_the_query_api() {
     raw_url_event_answers_its_eid_and_is_counted(&pipeline);
     cors_preflight_is_answered(&pipeline);
     revoked_key_is_refused(&pipeline);
+    keys_bound_to_origins_refuse_other_origins(&pipeline);
+    rate_limited_key_gets_429_with_retry_after(&pipeline);
     queries_need_a_valid_token_and_see_only_their_tenant(&pipeline);
 }
 
@@ -303,6 +309,66 @@ fn revoked_key_is_refused(p: &Pipeline) {
             .expect("revoke"),
     );
     assert_eq!(status, 404);
+}
+
+fn keys_bound_to_origins_refuse_other_origins(p: &Pipeline) {
+    let (key, _) = p.create_key_with(
+        "origin-check",
+        json!({"name": "player", "allowed_origins": ["https://Player.example.com/"]}),
+    );
+    let body = json!({"events": [view_start("o1", "v1", "c1")]}).to_string();
+    let post = |origin: Option<&str>, referer: Option<&str>| {
+        let mut request = p
+            .http
+            .post(format!("{}/v1/events", p.worker.base_url))
+            .bearer_auth(&key)
+            .body(body.clone());
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        if let Some(referer) = referer {
+            request = request.header("Referer", referer);
+        }
+        request.send().expect("post").status().as_u16()
+    };
+    assert_eq!(post(Some("https://player.example.com"), None), 202);
+    assert_eq!(post(None, Some("https://player.example.com/watch/1")), 202);
+    assert_eq!(post(Some("https://evil.example.com"), None), 403);
+    assert_eq!(post(None, None), 403);
+    let (status, _) = json_of(
+        p.http
+            .post(format!("{}/api/v1/keys", p.server.base_url))
+            .bearer_auth(p.admin_token("origin-check"))
+            .json(&json!({"allowed_origins": ["player.example.com"]}))
+            .send()
+            .expect("create"),
+    );
+    assert_eq!(status, 400, "an origin without scheme is refused");
+}
+
+fn rate_limited_key_gets_429_with_retry_after(p: &Pipeline) {
+    // 6 requests per minute: a burst of one, then one every 10 s.
+    let (key, _) = p.create_key_with("rate-check", json!({"rate_limit_per_minute": 6}));
+    let body = json!({"events": [view_start("rl1", "v1", "c1")]}).to_string();
+    assert_eq!(p.post_events(&key, body.clone()).0, 202);
+    let response = p
+        .http
+        .post(format!("{}/v1/events", p.worker.base_url))
+        .bearer_auth(&key)
+        .body(body)
+        .send()
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After header");
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+    // Only the acknowledged event is stored.
+    let report = p.ingest("rate-check");
+    assert_eq!(report["events_loaded"], 1, "{report}");
 }
 
 fn queries_need_a_valid_token_and_see_only_their_tenant(p: &Pipeline) {

@@ -8,9 +8,12 @@
 //! rollup server dedups by (`tenant_id`, `eid`), so nothing is counted twice.
 
 use crate::ingest;
+use crate::rate_limit::{RateLimiter, DEFAULT_RATE_LIMIT_PER_MINUTE};
 use event_schema::batch_key::BatchObjectKey;
+use event_schema::key_policy::{origin_allowed, KeyPolicies, KeyRestrictions};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use worker::*;
@@ -33,6 +36,18 @@ pub struct AppendRequest {
     pub key_id: String,
     pub events: usize,
     pub ndjson: String,
+    /// The request's origin (`Origin`, else the `Referer`'s), for keys bound to origins.
+    pub origin: Option<String>,
+}
+
+/// Status codes the buffer answers an append with, besides 200.
+pub mod refusal {
+    /// The key is revoked.
+    pub const REVOKED: u16 = 403;
+    /// The key does not accept this origin.
+    pub const ORIGIN: u16 = 409;
+    /// The key is over its rate limit; the body is the seconds to wait.
+    pub const RATE_LIMITED: u16 = 429;
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,14 +65,16 @@ struct Totals {
 }
 
 #[derive(Debug, Deserialize)]
-struct RevocationList {
-    revoked: Vec<String>,
+struct PolicyRow {
+    key_id: String,
+    policy: String,
 }
 
 #[durable_object]
 pub struct EventBuffer {
     state: State,
     env: Env,
+    limiter: RefCell<RateLimiter>,
 }
 
 impl DurableObject for EventBuffer {
@@ -67,12 +84,17 @@ impl DurableObject for EventBuffer {
             "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
              tenant_id TEXT NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, ndjson TEXT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS revoked (key_id TEXT PRIMARY KEY)",
+            "CREATE TABLE IF NOT EXISTS key_restrictions (key_id TEXT PRIMARY KEY, policy TEXT NOT NULL)",
         ] {
             if let Err(e) = sql.exec(ddl, None) {
                 console_error!("buffer schema: {e}");
             }
         }
-        EventBuffer { state, env }
+        EventBuffer {
+            state,
+            env,
+            limiter: RefCell::new(RateLimiter::default()),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -87,12 +109,14 @@ impl DurableObject for EventBuffer {
                 }
                 Err(e) => Response::error(format!("flush failed: {e}"), 503),
             },
-            "/revocations" => {
-                let Ok(list) = req.json::<RevocationList>().await else {
-                    return Response::error("expected {\"revoked\":[...]}", 400);
+            "/key-policies" => {
+                let Ok(policies) = req.json::<KeyPolicies>().await else {
+                    return Response::error("expected {\"revoked\":[...],\"keys\":[...]}", 400);
                 };
-                self.set_revocations(&list.revoked)?;
-                Response::from_json(&json!({"revoked": list.revoked.len()}))
+                self.set_policies(&policies)?;
+                Response::from_json(
+                    &json!({"revoked": policies.revoked.len(), "keys": policies.keys.len()}),
+                )
             }
             other => Response::error(format!("no buffer route {other}"), 404),
         }
@@ -135,7 +159,28 @@ impl EventBuffer {
             .next()
             .is_some();
         if revoked {
-            return Response::error("API key has been revoked", 403);
+            return Response::error("API key has been revoked", refusal::REVOKED);
+        }
+        let restrictions = self.restrictions(&append.key_id)?;
+        if !origin_allowed(&restrictions.allowed_origins, append.origin.as_deref()) {
+            return Response::error("origin not allowed for this key", refusal::ORIGIN);
+        }
+        let per_minute = restrictions
+            .rate_limit_per_minute
+            .or_else(|| {
+                self.env
+                    .var("RATE_LIMIT_PER_MINUTE")
+                    .ok()
+                    .and_then(|v| v.to_string().parse().ok())
+            })
+            .unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE);
+        let now_ms = Date::now().as_millis() as f64;
+        if let Err(wait_s) = self
+            .limiter
+            .borrow_mut()
+            .check(&append.key_id, per_minute, now_ms)
+        {
+            return Ok(Response::ok(wait_s.to_string())?.with_status(refusal::RATE_LIMITED));
         }
         sql.exec(
             "INSERT INTO pending (tenant_id, events, bytes, ndjson) VALUES (?, ?, ?, ?)",
@@ -205,13 +250,42 @@ impl EventBuffer {
         Ok((objects, events))
     }
 
-    fn set_revocations(&self, key_ids: &[String]) -> Result<()> {
+    /// The key's restrictions (none when the rollup server pushed none for it).
+    fn restrictions(&self, key_id: &str) -> Result<KeyRestrictions> {
+        let rows: Vec<PolicyRow> = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT key_id, policy FROM key_restrictions WHERE key_id = ?",
+                vec![key_id.to_string().into()],
+            )?
+            .to_array()?;
+        Ok(rows
+            .first()
+            .and_then(|row| serde_json::from_str(&row.policy).ok())
+            .unwrap_or_else(|| KeyRestrictions {
+                key_id: rows.first().map_or_else(String::new, |r| r.key_id.clone()),
+                ..Default::default()
+            }))
+    }
+
+    /// Replaces the revoked list and key restrictions with the pushed document.
+    fn set_policies(&self, policies: &KeyPolicies) -> Result<()> {
         let sql = self.state.storage().sql();
         sql.exec("DELETE FROM revoked", None)?;
-        for key_id in key_ids {
+        sql.exec("DELETE FROM key_restrictions", None)?;
+        for key_id in &policies.revoked {
             sql.exec(
                 "INSERT OR IGNORE INTO revoked (key_id) VALUES (?)",
                 vec![key_id.clone().into()],
+            )?;
+        }
+        for key in &policies.keys {
+            let policy = serde_json::to_string(key).map_err(|e| Error::RustError(e.to_string()))?;
+            sql.exec(
+                "INSERT OR REPLACE INTO key_restrictions (key_id, policy) VALUES (?, ?)",
+                vec![key.key_id.clone().into(), policy.into()],
             )?;
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! benchmarked natively; the `worker_glue` module (wasm only) is the thin layer over workers-rs.
 
 pub mod ingest;
+pub mod rate_limit;
 pub mod user_agent;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,12 +2,13 @@
 //!
 //! Public (API key): `POST /v1/events`, `GET|POST /v1/collect`, `OPTIONS *` (CORS preflight).
 //! Export (export secret, for the rollup server): `POST /internal/flush`, `GET /internal/objects`,
-//! `GET /internal/object?key=`, `POST /internal/revocations`. `GET /health` answers `ok`.
+//! `GET /internal/object?key=`, `POST /internal/key-policies`. `GET /health` answers `ok`.
 
-use crate::buffer::{AppendRequest, BUFFER_BINDING};
+use crate::buffer::{refusal, AppendRequest, BUFFER_BINDING};
 use crate::ingest::{self, RequestContext};
 use crate::user_agent::{UaCache, UaClassifier, UAP_CORE_REGEXES, UA_CACHE_ENTRIES};
 use event_schema::api_key::{ApiKey, ApiKeyVerifier};
+use event_schema::key_policy::request_origin;
 use event_schema::{limits, BatchError, GeoFields, UserAgentFields};
 use serde::Serialize;
 use serde_json::json;
@@ -35,6 +36,7 @@ struct ApiError {
     status: u16,
     message: String,
     details: Option<serde_json::Value>,
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -43,6 +45,7 @@ impl ApiError {
             status,
             message: message.into(),
             details: None,
+            retry_after_s: None,
         }
     }
 
@@ -51,7 +54,13 @@ impl ApiError {
         if let Some(details) = self.details {
             body["details"] = details;
         }
-        Ok(Response::from_json(&body)?.with_status(self.status))
+        let mut response = Response::from_json(&body)?.with_status(self.status);
+        if let Some(wait_s) = self.retry_after_s {
+            response
+                .headers_mut()
+                .set("Retry-After", &wait_s.to_string())?;
+        }
+        Ok(response)
     }
 }
 
@@ -92,6 +101,7 @@ fn with_cors(mut response: Response) -> Result<Response> {
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, Content-Encoding",
     )?;
+    headers.set("Access-Control-Expose-Headers", "Retry-After")?;
     headers.set("Access-Control-Max-Age", "86400")?;
     Ok(response)
 }
@@ -115,9 +125,9 @@ async fn route(req: Request, env: &Env) -> ApiResult {
             authorize_export(&req, env)?;
             get_object(&req, env).await
         }
-        (Method::Post, "/internal/revocations") => {
+        (Method::Post, "/internal/key-policies") => {
             authorize_export(&req, env)?;
-            set_revocations(req, env).await
+            set_key_policies(req, env).await
         }
         (_, "/v1/events" | "/v1/collect") => Err(ApiError::new(
             405,
@@ -279,7 +289,7 @@ async fn post_events(mut req: Request, env: &Env) -> ApiResult {
         error.details = Some(serde_json::to_value(&receipt.rejected).unwrap_or_default());
         return Err(error);
     }
-    buffer_events(env, &context.key, &outcome.stored).await?;
+    buffer_events(&req, env, &context.key, &outcome.stored).await?;
     Ok(Response::from_json(&receipt)?.with_status(202))
 }
 
@@ -299,7 +309,7 @@ async fn collect_raw(req: Request, env: &Env) -> ApiResult {
     )
     .map_err(|e| ApiError::new(400, e.to_string()))?;
     let eid = stored.event.eid.clone();
-    buffer_events(env, &context.key, std::slice::from_ref(&stored)).await?;
+    buffer_events(&req, env, &context.key, std::slice::from_ref(&stored)).await?;
     let mut response = Response::ok(eid)?;
     response
         .headers_mut()
@@ -338,15 +348,21 @@ async fn call_shard(env: &Env, shard: u32, path: &str, body: String) -> Result<R
 
 /// Hands events to the tenant's buffer shard; returns once they are durable there.
 async fn buffer_events(
+    req: &Request,
     env: &Env,
     key: &ApiKey,
     events: &[event_schema::StoredEvent],
 ) -> std::result::Result<(), ApiError> {
+    let origin = request_origin(
+        req.headers().get("Origin")?.as_deref(),
+        req.headers().get("Referer")?.as_deref(),
+    );
     let append = AppendRequest {
         tenant_id: key.tenant_id.clone(),
         key_id: key.key_id.clone(),
         events: events.len(),
         ndjson: ingest::to_ndjson(events),
+        origin,
     };
     let body =
         serde_json::to_string(&append).map_err(|e| worker::Error::RustError(e.to_string()))?;
@@ -354,7 +370,20 @@ async fn buffer_events(
     let mut response = call_shard(env, shard, "/append", body).await?;
     match response.status_code() {
         200 => Ok(()),
-        403 => Err(ApiError::new(401, "API key has been revoked")),
+        refusal::REVOKED => Err(ApiError::new(401, "API key has been revoked")),
+        refusal::ORIGIN => Err(ApiError::new(
+            403,
+            "this API key only accepts events from its allowed origins",
+        )),
+        refusal::RATE_LIMITED => {
+            let wait_s = response.text().await.unwrap_or_else(|_| "1".into());
+            let mut error = ApiError::new(
+                429,
+                format!("rate limit of this API key exceeded; retry in {wait_s} s"),
+            );
+            error.retry_after_s = wait_s.trim().parse().ok();
+            Err(error)
+        }
         status => {
             let text = response.text().await.unwrap_or_default();
             console_error!("buffer shard {shard} answered {status}: {text}");
@@ -390,14 +419,14 @@ async fn flush_all(env: &Env) -> ApiResult {
     Ok(Response::from_json(&report)?)
 }
 
-async fn set_revocations(mut req: Request, env: &Env) -> ApiResult {
+async fn set_key_policies(mut req: Request, env: &Env) -> ApiResult {
     let body = req.text().await?;
     for shard in 0..shard_count(env) {
-        let response = call_shard(env, shard, "/revocations", body.clone()).await?;
+        let response = call_shard(env, shard, "/key-policies", body.clone()).await?;
         if response.status_code() != 200 {
             return Err(ApiError::new(
                 400,
-                "revocation list refused: expected {\"revoked\":[\"key id\", ...]}",
+                "key policies refused: expected {\"revoked\":[...],\"keys\":[...]}",
             ));
         }
     }

@@ -11,6 +11,7 @@ pub mod api_key;
 pub mod batch_key;
 pub mod civil_time;
 mod event;
+pub mod key_policy;
 pub mod limits;
 pub mod raw_url;
 mod validate;

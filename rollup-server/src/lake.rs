@@ -1,6 +1,7 @@
 //! The rollup server's way to the R2 lake: the edge worker's authenticated export routes, which work
 //! under `wrangler dev` (local R2) and in production alike.
 
+use event_schema::key_policy::KeyPolicies;
 use event_schema::StoredEvent;
 use flate2::read::GzDecoder;
 use serde::Deserialize;
@@ -163,13 +164,13 @@ impl EdgeLake {
         decode_batch(key, &bytes)
     }
 
-    /// Sends the full list of revoked key ids to the edge.
-    pub async fn push_revocations(&self, key_ids: &[String]) -> Result<(), LakeError> {
+    /// Sends the full key policy document (revocations, origins, rate limits) to the edge.
+    pub async fn push_key_policies(&self, policies: &KeyPolicies) -> Result<(), LakeError> {
         let request = self
             .http
-            .post(self.url("/internal/revocations"))
-            .json(&serde_json::json!({ "revoked": key_ids }));
-        self.send("revocations", request).await.map(|_| ())
+            .post(self.url("/internal/key-policies"))
+            .json(policies);
+        self.send("key policies", request).await.map(|_| ())
     }
 }
 

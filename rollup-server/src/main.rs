@@ -160,6 +160,7 @@ async fn main() -> anyhow::Result<()> {
                 &ApiKeyVerifier::new(secret.as_bytes()),
                 tenant,
                 name,
+                api::KeyOptions::default(),
             )?;
             println!("{}", issued.key);
             eprintln!("key id {} for tenant {}", issued.key_id, issued.tenant_id);
@@ -188,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
                 lookback_ms,
             };
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
-            spawn_revocation_sync(state.clone());
+            spawn_key_policy_sync(state.clone());
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -225,22 +226,15 @@ fn spawn_scheduler(state: api::AppState, interval: Duration) {
     });
 }
 
-/// Pushes the revoked key list to the edge every 30 s, so a revocation whose immediate push failed
-/// still takes effect within 60 s.
-fn spawn_revocation_sync(state: api::AppState) {
+/// Pushes key policies (revocations, origins, rate limits) to the edge every 30 s, so a change whose
+/// immediate push failed still takes effect within 60 s.
+fn spawn_key_policy_sync(state: api::AppState) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(30));
         loop {
             ticker.tick().await;
-            let revoked = match pull::with_store(&state.store, |s| s.revoked_key_ids()).await {
-                Ok(revoked) => revoked,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read revoked keys");
-                    continue;
-                }
-            };
-            if let Err(e) = state.lake.push_revocations(&revoked).await {
-                tracing::debug!(error = %e, "revocation sync: edge not reachable");
+            if let Err(e) = pull::push_key_policies(&state.store, &state.lake).await {
+                tracing::warn!(error = %e, "could not read key policies");
             }
         }
     });

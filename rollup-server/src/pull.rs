@@ -69,10 +69,7 @@ pub async fn pull_once(
     if flush_first {
         report.flushed = Some(lake.flush().await?);
     }
-    let revoked = with_store(store, |s| s.revoked_key_ids()).await?;
-    if let Err(e) = lake.push_revocations(&revoked).await {
-        tracing::warn!(error = %e, "could not push revoked keys to the edge; will retry next pull");
-    }
+    push_key_policies(store, lake).await?;
     let newest = with_store(store, |s| s.newest_loaded_upload_ms()).await?;
     // Look back from the newest loaded object so that objects landing late, under older names, are
     // still found; objects already loaded are skipped by key.
@@ -127,6 +124,19 @@ pub async fn pull_once(
         );
     }
     Ok(report)
+}
+
+/// Pushes the key policy document to the edge. An unreachable edge is logged, not an error: the
+/// 30-second sync and the next pull retry.
+pub async fn push_key_policies(store: &SharedStore, lake: &EdgeLake) -> Result<bool, PullError> {
+    let policies = with_store(store, |s| s.key_policies()).await?;
+    match lake.push_key_policies(&policies).await {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "key policies not pushed to the edge yet; retrying within 30 s");
+            Ok(false)
+        }
+    }
 }
 
 /// Wall-clock epoch milliseconds.

@@ -2,16 +2,24 @@
 //! Every query binds its parameters; no SQL is built from request strings.
 
 use duckdb::{params, Connection, OptionalExt};
+use event_schema::key_policy::{KeyPolicies, KeyRestrictions};
 use event_schema::StoredEvent;
 use std::collections::HashSet;
 use std::path::Path;
 
 /// Migrations in order; each runs once, in a transaction with its record.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "001_events",
-    include_str!("../migrations/001_events.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "001_events",
+        include_str!("../migrations/001_events.sql"),
+    ),
+    (
+        2,
+        "002_key_restrictions",
+        include_str!("../migrations/002_key_restrictions.sql"),
+    ),
+];
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +65,10 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub created_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
+    /// Origins this key accepts events from (empty: any).
+    pub allowed_origins: Vec<String>,
+    /// Requests per minute (the edge's default when absent).
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// The DuckDB database.
@@ -211,27 +223,51 @@ impl Store {
 
     /// Records a new API key.
     pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let origins = serde_json::to_string(&key.allowed_origins).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
-            "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?, ?)",
-            params![key.key_id, key.tenant_id, key.name, key.created_at_ms, key.revoked_at_ms],
+            "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            params![
+                key.key_id,
+                key.tenant_id,
+                key.name,
+                key.created_at_ms,
+                key.revoked_at_ms,
+                origins,
+                key.rate_limit_per_minute
+            ],
         )?;
         Ok(())
     }
 
     /// A tenant's API keys, newest first.
     pub fn api_keys(&self, tenant_id: &str) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT key_id, tenant_id, name, created_at_ms, revoked_at_ms FROM api_keys
-             WHERE tenant_id = ? ORDER BY created_at_ms DESC, key_id",
-        )?;
+        self.select_keys("WHERE tenant_id = ?", params![tenant_id])
+    }
+
+    fn select_keys(
+        &self,
+        filter: &str,
+        args: &[&dyn duckdb::ToSql],
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        // `filter` is one of this module's constant strings, never request input.
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute
+             FROM api_keys {filter} ORDER BY created_at_ms DESC, key_id"
+        ))?;
         let rows = stmt
-            .query_map(params![tenant_id], |row| {
+            .query_map(args, |row| {
+                let origins: Option<String> = row.get(5)?;
                 Ok(ApiKeyRecord {
                     key_id: row.get(0)?,
                     tenant_id: row.get(1)?,
                     name: row.get(2)?,
                     created_at_ms: row.get(3)?,
                     revoked_at_ms: row.get(4)?,
+                    allowed_origins: origins
+                        .and_then(|o| serde_json::from_str(&o).ok())
+                        .unwrap_or_default(),
+                    rate_limit_per_minute: row.get(6)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -252,15 +288,22 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Ids of every revoked key, for the edge.
-    pub fn revoked_key_ids(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT key_id FROM api_keys WHERE revoked_at_ms IS NOT NULL ORDER BY key_id",
-        )?;
-        let rows = stmt
-            .query_map([], |row| row.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+    /// The policy document for the edge: revoked key ids and live keys' restrictions.
+    pub fn key_policies(&self) -> Result<KeyPolicies, StoreError> {
+        let mut policies = KeyPolicies::default();
+        for key in self.select_keys("", &[])? {
+            if key.revoked_at_ms.is_some() {
+                policies.revoked.push(key.key_id);
+            } else if !key.allowed_origins.is_empty() || key.rate_limit_per_minute.is_some() {
+                policies.keys.push(KeyRestrictions {
+                    key_id: key.key_id,
+                    allowed_origins: key.allowed_origins,
+                    rate_limit_per_minute: key.rate_limit_per_minute,
+                });
+            }
+        }
+        policies.revoked.sort();
+        Ok(policies)
     }
 }
 
@@ -443,7 +486,7 @@ mod tests {
     }
 
     #[test]
-    fn revoked_keys_are_listed_and_scoped_to_their_tenant() {
+    fn key_policies_carry_restrictions_and_revocations_scoped_to_the_tenant() {
         let store = Store::open_in_memory().expect("store");
         let key = ApiKeyRecord {
             key_id: "k1".into(),
@@ -451,14 +494,21 @@ mod tests {
             name: "web".into(),
             created_at_ms: 1,
             revoked_at_ms: None,
+            allowed_origins: vec!["https://acme.tv".into()],
+            rate_limit_per_minute: Some(60),
         };
         store.insert_api_key(&key).expect("insert");
+        assert_eq!(store.api_keys("acme").expect("list"), vec![key.clone()]);
         assert!(!store.revoke_api_key("other", "k1", 5).expect("revoke"));
-        assert!(store.revoked_key_ids().expect("list").is_empty());
-        assert!(store.revoke_api_key("acme", "k1", 5).expect("revoke"));
+        let live = store.key_policies().expect("policies");
+        assert!(live.revoked.is_empty());
         assert_eq!(
-            store.revoked_key_ids().expect("list"),
-            vec!["k1".to_string()]
+            live.keys[0].allowed_origins,
+            vec!["https://acme.tv".to_string()]
         );
+        assert!(store.revoke_api_key("acme", "k1", 5).expect("revoke"));
+        let after = store.key_policies().expect("policies");
+        assert_eq!(after.revoked, vec!["k1".to_string()]);
+        assert!(after.keys.is_empty());
     }
 }

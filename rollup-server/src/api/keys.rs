@@ -1,19 +1,37 @@
-//! API keys: create, list, revoke. Revocations reach the edge at once and on every pull.
+//! API keys: create, list, revoke. Restrictions and revocations reach the edge at once on change,
+//! on every pull, and every 30 s.
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::{now_ms, with_store};
-use crate::store::ApiKeyRecord;
+use crate::pull::{now_ms, push_key_policies, with_store};
+use crate::store::{ApiKeyRecord, Store, StoreError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use event_schema::api_key::{is_valid_key_id, ApiKey, ApiKeyVerifier};
+use event_schema::key_policy::normalize_origin;
 use serde::{Deserialize, Serialize};
+
+/// Most allowed origins per key.
+const MAX_ALLOWED_ORIGINS: usize = 50;
+
+/// Optional restrictions of a new key.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KeyOptions {
+    /// Origins the key accepts events from (`https://example.com`); empty: any.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Requests per minute for this key; the edge's default when absent.
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+}
 
 /// Body of `POST /api/v1/keys`.
 #[derive(Debug, Deserialize)]
 pub struct CreateKey {
     #[serde(default)]
     name: Option<String>,
+    #[serde(flatten)]
+    options: KeyOptions,
 }
 
 /// A newly issued key: the only time the key string is shown.
@@ -24,6 +42,8 @@ pub struct IssuedKey {
     pub name: String,
     pub key: String,
     pub created_at_ms: i64,
+    pub allowed_origins: Vec<String>,
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 /// A fresh random key id (16 lowercase hex characters).
@@ -31,19 +51,43 @@ pub fn new_key_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
 }
 
+/// Checks and normalises key options; the message says what to fix.
+fn checked_options(options: KeyOptions) -> Result<KeyOptions, String> {
+    if options.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
+        return Err(format!(
+            "`allowed_origins` takes at most {MAX_ALLOWED_ORIGINS} origins"
+        ));
+    }
+    let allowed_origins = options
+        .allowed_origins
+        .iter()
+        .map(|o| normalize_origin(o).map_err(|e| format!("`allowed_origins`: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if options.rate_limit_per_minute == Some(0) {
+        return Err("`rate_limit_per_minute` must be at least 1".into());
+    }
+    Ok(KeyOptions {
+        allowed_origins,
+        rate_limit_per_minute: options.rate_limit_per_minute,
+    })
+}
+
 /// Issues a key for a tenant and records it.
 pub fn issue_key(
-    store: &crate::store::Store,
+    store: &Store,
     verifier: &ApiKeyVerifier,
     tenant_id: &str,
     name: &str,
-) -> Result<IssuedKey, crate::store::StoreError> {
+    options: KeyOptions,
+) -> Result<IssuedKey, StoreError> {
     let record = ApiKeyRecord {
         key_id: new_key_id(),
         tenant_id: tenant_id.to_string(),
         name: name.to_string(),
         created_at_ms: now_ms(),
         revoked_at_ms: None,
+        allowed_origins: options.allowed_origins,
+        rate_limit_per_minute: options.rate_limit_per_minute,
     };
     store.insert_api_key(&record)?;
     let key = verifier.issue(&ApiKey {
@@ -56,6 +100,8 @@ pub fn issue_key(
         name: record.name,
         key,
         created_at_ms: record.created_at_ms,
+        allowed_origins: record.allowed_origins,
+        rate_limit_per_minute: record.rate_limit_per_minute,
     })
 }
 
@@ -66,18 +112,24 @@ pub async fn create_key(
     body: Option<Json<CreateKey>>,
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
     auth.require_admin()?;
-    let name = body
-        .and_then(|Json(b)| b.name)
-        .unwrap_or_else(|| "default".into());
+    let (name, options) = match body {
+        Some(Json(b)) => (b.name.unwrap_or_else(|| "default".into()), b.options),
+        None => ("default".into(), KeyOptions::default()),
+    };
     if name.len() > 100 {
         return Err(ApiError::bad_request("`name` must be at most 100 bytes"));
     }
+    let options = checked_options(options).map_err(ApiError::bad_request)?;
     let verifier = state.keys.clone();
     let tenant = auth.0.tenant;
+    let restricted = !options.allowed_origins.is_empty() || options.rate_limit_per_minute.is_some();
     let issued = with_store(&state.store, move |s| {
-        issue_key(s, &verifier, &tenant, &name)
+        issue_key(s, &verifier, &tenant, &name, options)
     })
     .await?;
+    if restricted {
+        push_key_policies(&state.store, &state.lake).await?;
+    }
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -115,18 +167,37 @@ pub async fn revoke_key(
             format!("no key `{key_id}` for this tenant"),
         ));
     }
-    let revoked = with_store(&state.store, |s| s.revoked_key_ids()).await?;
-    let pushed = match state.lake.push_revocations(&revoked).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "revocation not pushed yet; the sync loop retries every 30 s");
-            false
-        }
-    };
+    let pushed = push_key_policies(&state.store, &state.lake).await?;
     Ok(Json(serde_json::json!({
         "key_id": key_id,
         "revoked": true,
         "edge_updated": pushed,
         "note": "the edge refuses this key within 60 seconds"
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_normalised_and_bad_ones_named() {
+        let ok = checked_options(KeyOptions {
+            allowed_origins: vec!["https://Acme.tv/".into()],
+            rate_limit_per_minute: Some(10),
+        })
+        .expect("valid");
+        assert_eq!(ok.allowed_origins, vec!["https://acme.tv".to_string()]);
+        let bad = checked_options(KeyOptions {
+            allowed_origins: vec!["acme.tv".into()],
+            rate_limit_per_minute: None,
+        })
+        .expect_err("no scheme");
+        assert!(bad.contains("allowed_origins"));
+        assert!(checked_options(KeyOptions {
+            allowed_origins: vec![],
+            rate_limit_per_minute: Some(0)
+        })
+        .is_err());
+    }
 }

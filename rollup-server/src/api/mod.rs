@@ -129,4 +129,4 @@ where
     }
 }
 
-pub use keys::issue_key as issue_key_for_cli;
+pub use keys::{issue_key as issue_key_for_cli, KeyOptions};

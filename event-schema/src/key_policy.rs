@@ -1,0 +1,112 @@
+//! Per-key rules the rollup server pushes to the edge: revoked keys, allowed origins, rate limits.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole policy document (`POST /internal/key-policies`); each push replaces the previous one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPolicies {
+    /// Ids of revoked keys: refused.
+    #[serde(default)]
+    pub revoked: Vec<String>,
+    /// Restrictions of live keys (keys without an entry are unrestricted but for the default limit).
+    #[serde(default)]
+    pub keys: Vec<KeyRestrictions>,
+}
+
+/// What one live key may do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRestrictions {
+    pub key_id: String,
+    /// When non-empty, only requests from these origins (`https://example.com`) are accepted.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Requests per minute for this key (the edge's default applies when absent).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// Why an origin is not acceptable as an allowed origin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an origin: expected scheme://host[:port] with http or https and no path")]
+pub struct BadOrigin(pub String);
+
+/// Normalises an allowed origin (`https://Example.com/` -> `https://example.com`).
+pub fn normalize_origin(origin: &str) -> Result<String, BadOrigin> {
+    let trimmed = origin.trim().trim_end_matches('/');
+    let lower = trimmed.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| BadOrigin(origin.to_string()))?;
+    let valid_host = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if valid_host {
+        Ok(lower)
+    } else {
+        Err(BadOrigin(origin.to_string()))
+    }
+}
+
+/// The origin of a request: its `Origin` header, or else the origin of its `Referer` (image pixels
+/// and some beacons send no `Origin`).
+pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<String> {
+    if let Some(origin) = origin.filter(|o| !o.is_empty() && *o != "null") {
+        return Some(origin.trim_end_matches('/').to_ascii_lowercase());
+    }
+    let referer = referer?;
+    let scheme_end = referer.find("://")? + 3;
+    let host_end = referer[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(referer.len(), |i| scheme_end + i);
+    Some(referer[..host_end].to_ascii_lowercase())
+}
+
+/// True when a key with `allowed` origins accepts a request from `origin`.
+pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    allowed.is_empty() || origin.is_some_and(|o| allowed.iter().any(|a| a == o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_checked() {
+        assert_eq!(
+            normalize_origin("https://Example.com/").as_deref(),
+            Ok("https://example.com")
+        );
+        assert_eq!(
+            normalize_origin("http://localhost:8080").as_deref(),
+            Ok("http://localhost:8080")
+        );
+        assert!(normalize_origin("example.com").is_err());
+        assert!(normalize_origin("https://example.com/path").is_err());
+        assert!(normalize_origin("javascript://x").is_err());
+    }
+
+    #[test]
+    fn request_origin_falls_back_to_the_referer() {
+        assert_eq!(
+            request_origin(Some("https://a.com"), None).as_deref(),
+            Some("https://a.com")
+        );
+        assert_eq!(
+            request_origin(None, Some("https://b.com:8443/watch?x=1")).as_deref(),
+            Some("https://b.com:8443")
+        );
+        assert_eq!(request_origin(Some("null"), None), None);
+        assert_eq!(request_origin(None, None), None);
+    }
+
+    #[test]
+    fn unrestricted_keys_accept_anything_and_bound_keys_only_their_origins() {
+        let allowed = vec!["https://a.com".to_string()];
+        assert!(origin_allowed(&[], None));
+        assert!(origin_allowed(&allowed, Some("https://a.com")));
+        assert!(!origin_allowed(&allowed, Some("https://evil.com")));
+        assert!(!origin_allowed(&allowed, None));
+    }
+}
