@@ -29,13 +29,15 @@ dev: build build-worker build-sdk ## Run worker (:8787), rollup server (:3000) a
 lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo fmt --all -- --check
 	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
-	@$(ENV) cargo clippy -p edge-worker -p wasm-sdk --target wasm32-unknown-unknown -- -D warnings
+	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench -p wasm-sdk --target wasm32-unknown-unknown -- -D warnings
 
 test: lint build build-worker ## Run every test (unit, then the real pipeline under wrangler dev)
 	@$(ENV) cargo test --workspace
 
-bench: setup ## Print the benchmark figures (ingest core per event; SDK size)
+bench: setup build-worker ## Print the figures: ingest core native and wasm, wrangler-dev load run, SDK size
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
+	@$(ENV) bash scripts/bench-wasm.sh
+	@$(ENV) cargo build -q --release -p pipeline-tests --bin edge-load && $$CARGO_TARGET_DIR/release/edge-load --seconds 10
 	@$(ENV) bash scripts/build-sdk.sh | tail -n 1
 
 clean-dev: ## Forget local pipeline state (.dev-data)

@@ -127,35 +127,59 @@ pub fn wait_healthy(process: &mut Running, timeout: Duration) {
 
 /// Starts the edge worker under `wrangler dev` with its state in `state_dir`.
 pub fn start_worker(state_dir: &Path, log_dir: &Path) -> Running {
-    let root = repo_root();
-    let shim = root.join("edge-worker/build/worker/shim.mjs");
+    start_worker_with_vars(state_dir, log_dir, &[])
+}
+
+/// Starts the edge worker with `vars` overriding wrangler.toml's `[vars]` (`NAME:value`).
+pub fn start_worker_with_vars(state_dir: &Path, log_dir: &Path, vars: &[&str]) -> Running {
+    let shim = repo_root().join("edge-worker/build/worker/shim.mjs");
     assert!(
         shim.exists(),
         "{} is missing: run `make build-worker` first",
         shim.display()
     );
+    let args: Vec<&str> = vars.iter().flat_map(|v| ["--var", *v]).collect();
+    let mut running = start_wrangler("wrangler", &args, state_dir, log_dir, "info");
+    wait_healthy(&mut running, Duration::from_secs(90));
+    running
+}
+
+/// Starts the do-nothing baseline worker (tests/fixtures/noop-worker.js) under `wrangler dev`.
+pub fn start_noop_worker(state_dir: &Path, log_dir: &Path) -> Running {
+    let config = repo_root().join("tests/fixtures/noop-wrangler.toml");
+    let config = config.to_string_lossy().into_owned();
+    let args = ["--config", config.as_str()];
+    let mut running = start_wrangler("wrangler-noop", &args, state_dir, log_dir, "warn");
+    // The do-nothing worker answers every path, /health included.
+    wait_healthy(&mut running, Duration::from_secs(90));
+    running
+}
+
+fn start_wrangler(
+    name: &'static str,
+    extra_args: &[&str],
+    state_dir: &Path,
+    log_dir: &Path,
+    log_level: &str,
+) -> Running {
+    let root = repo_root();
     let port = free_port();
     let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
     command
         .current_dir(&root)
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CI", "true")
-        .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
+        .arg("dev")
+        .args(extra_args)
+        .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
         .arg("--persist-to")
         .arg(state_dir)
         .args([
             "--log-level",
-            "info",
+            log_level,
             "--show-interactive-dev-session=false",
         ]);
-    let mut running = spawn(
-        "wrangler",
-        command,
-        log_dir,
-        format!("http://127.0.0.1:{port}"),
-    );
-    wait_healthy(&mut running, Duration::from_secs(90));
-    running
+    spawn(name, command, log_dir, format!("http://127.0.0.1:{port}"))
 }
 
 /// The `rollup-server` binary.
