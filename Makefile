@@ -29,10 +29,13 @@ dev: build build-worker build-sdk ## Run worker (:8787), rollup server (:3000) a
 lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo fmt --all -- --check
 	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
-	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench -p wasm-sdk --target wasm32-unknown-unknown -- -D warnings
+	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench --target wasm32-unknown-unknown -- -D warnings
+	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
-test: lint build build-worker ## Run every test (unit, then the real pipeline under wrangler dev)
+test: lint build build-worker ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev
 	@$(ENV) cargo test --workspace
+	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
+	  cargo test -p wasm-sdk --target wasm32-unknown-unknown
 
 bench: setup build-worker ## Print the figures: ingest core native and wasm, wrangler-dev load run, SDK size
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core

@@ -265,8 +265,24 @@ fn beacon(core: &Rc<RefCell<Core>>) {
 #[wasm_bindgen]
 pub struct Tapemetric {
     core: Rc<RefCell<Core>>,
-    _timer: Option<Closure<dyn FnMut()>>,
-    _page_hide: Option<Closure<dyn FnMut()>>,
+    timer: Option<(i32, Closure<dyn FnMut()>)>,
+    page_hide: Option<Closure<dyn FnMut()>>,
+}
+
+impl Drop for Tapemetric {
+    /// Stops the send timer and the page-hide beacon (unsent events stay in storage for the next load).
+    fn drop(&mut self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Some((id, _)) = self.timer.take() {
+            window.clear_interval_with_handle(id);
+        }
+        if let Some(hide) = self.page_hide.take() {
+            let _ = window
+                .remove_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -295,8 +311,8 @@ impl Tapemetric {
         let core = Rc::new(RefCell::new(core));
         let mut client = Tapemetric {
             core: core.clone(),
-            _timer: None,
-            _page_hide: None,
+            timer: None,
+            page_hide: None,
         };
         let Some(window) = web_sys::window() else {
             return client;
@@ -311,17 +327,19 @@ impl Tapemetric {
                 send_batch(&timer_core);
             }
         });
-        let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
-            timer.as_ref().unchecked_ref(),
-            1_000,
-        );
-        client._timer = Some(timer);
+        let id = window
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                timer.as_ref().unchecked_ref(),
+                1_000,
+            )
+            .unwrap_or(0);
+        client.timer = Some((id, timer));
 
         let hide_core = core.clone();
         let page_hide = Closure::<dyn FnMut()>::new(move || beacon(&hide_core));
         let _ =
             window.add_event_listener_with_callback("pagehide", page_hide.as_ref().unchecked_ref());
-        client._page_hide = Some(page_hide);
+        client.page_hide = Some(page_hide);
         if !core.borrow().outbox.is_empty() {
             send_batch(&core);
         }

@@ -13,3 +13,5 @@ pub mod tracker;
 
 #[cfg(target_arch = "wasm32")]
 mod browser;
+#[cfg(target_arch = "wasm32")]
+pub use browser::{Tapemetric, ViewHandle};

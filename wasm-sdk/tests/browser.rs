@@ -1,0 +1,138 @@
+//! The SDK in a real browser (headless Chromium through wasm-bindgen-test-runner and chromedriver):
+//! identity kept in localStorage, session rotation after 30 idle minutes, batching, and events kept
+//! for a retry when the network fails. Run with `make test` (wasm32 target, browser runner).
+#![cfg(target_arch = "wasm32")]
+
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use wasm_sdk::session::SESSION_IDLE_MS;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// An endpoint nothing listens on: every delivery fails.
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+fn storage() -> web_sys::Storage {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .expect("localStorage")
+}
+
+fn options(endpoint: &str) -> JsValue {
+    let o = js_sys::Object::new();
+    js_sys::Reflect::set(&o, &"apiKey".into(), &"tmk_test_k1_sig".into()).expect("set");
+    js_sys::Reflect::set(&o, &"endpoint".into(), &endpoint.into()).expect("set");
+    o.into()
+}
+
+fn queued() -> Vec<Value> {
+    let text = storage()
+        .get_item("tapemetric.queue")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "[]".into());
+    serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[wasm_bindgen_test]
+fn anonymous_id_persists_across_clients_and_reset_forgets_it() {
+    storage().clear().expect("clear");
+    let first = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    first.track_page_view(Some("/a".into()));
+    let id = storage()
+        .get_item("tapemetric.anonymous_id")
+        .ok()
+        .flatten()
+        .expect("stored id");
+    let second = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    second.track_page_view(Some("/b".into()));
+    let events = queued();
+    assert_eq!(events.len(), 2);
+    assert!(events
+        .iter()
+        .all(|e| e["anonymous_id"] == Value::String(id.clone())));
+    second.reset();
+    second.track_page_view(Some("/c".into()));
+    let after = storage()
+        .get_item("tapemetric.anonymous_id")
+        .ok()
+        .flatten()
+        .expect("new id");
+    assert_ne!(after, id, "reset starts a fresh identity");
+}
+
+#[wasm_bindgen_test]
+fn session_rotates_after_30_idle_minutes_only() {
+    storage().clear().expect("clear");
+    let now = js_sys::Date::now();
+    storage()
+        .set_item(
+            "tapemetric.session",
+            &format!("recent-session|{}", now - 60_000.0),
+        )
+        .expect("set");
+    let client = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    client.track("tick".into(), JsValue::NULL);
+    assert_eq!(queued()[0]["session_id"], "recent-session");
+    storage()
+        .set_item(
+            "tapemetric.session",
+            &format!("stale-session|{}", now - SESSION_IDLE_MS - 1.0),
+        )
+        .expect("set");
+    client.track("tock".into(), JsValue::NULL);
+    let rotated = queued()[1]["session_id"].as_str().unwrap_or("").to_string();
+    assert!(
+        !rotated.is_empty() && rotated != "stale-session",
+        "got {rotated}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn events_are_batched_with_contract_fields() {
+    storage().clear().expect("clear");
+    let client = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    client.identify("user-7".into(), JsValue::NULL);
+    client.track("share".into(), JsValue::NULL);
+    client.track_page_view(None);
+    assert_eq!(client.pending_events(), 3);
+    let events = queued();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types, vec!["identify", "custom", "page_view"]);
+    for e in &events {
+        assert!(e["eid"].as_str().is_some_and(|s| s.len() == 36));
+        assert!(e["ts"].as_f64().is_some_and(|t| t > 1.6e12));
+        assert_eq!(e["user_id"], "user-7");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn failed_delivery_keeps_events_for_a_retry_and_a_reload() {
+    storage().clear().expect("clear");
+    let client = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    client.track("one".into(), JsValue::NULL);
+    client.track("two".into(), JsValue::NULL);
+    client.flush();
+    sleep_ms(1_500).await;
+    assert_eq!(
+        client.pending_events(),
+        2,
+        "nothing is lost when the network fails"
+    );
+    // A new page load picks the queue up again.
+    let reloaded = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
+    assert_eq!(reloaded.pending_events(), 2);
+}
