@@ -501,6 +501,7 @@ impl ViewHandle {
             "seeking",
             "seeked",
             "ended",
+            "resize",
             "error",
         ] {
             let listener_state = state.clone();
@@ -518,6 +519,13 @@ impl ViewHandle {
                         "seeking" => MediaSignal::Seeking,
                         "seeked" => MediaSignal::Seeked,
                         "ended" => MediaSignal::Ended,
+                        "resize" => match s.media.dyn_ref::<web_sys::HtmlVideoElement>() {
+                            Some(video) => MediaSignal::Resize {
+                                width: video.video_width(),
+                                height: video.video_height(),
+                            },
+                            None => return,
+                        },
                         _ => {
                             let (code, message) = s
                                 .media

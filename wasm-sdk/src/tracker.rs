@@ -26,6 +26,8 @@ pub enum MediaSignal {
     Ended,
     /// A media error.
     Error { code: String, message: String },
+    /// The rendition's size changed (`resize`); a quality change once playing.
+    Resize { width: u32, height: u32 },
     /// The 10-second heartbeat timer.
     Heartbeat,
 }
@@ -166,6 +168,14 @@ impl ViewTracker {
                 }
                 self.stop_progress(now_ms);
                 out.push(self.draft(EventType::Error, position_s, fields));
+            }
+            MediaSignal::Resize { width, height } => {
+                if self.view_id.is_some() && width > 0 && height > 0 {
+                    let mut fields = Map::new();
+                    fields.insert("width".into(), json!(width));
+                    fields.insert("height".into(), json!(height));
+                    out.push(self.draft(EventType::QualityChange, position_s, fields));
+                }
             }
             MediaSignal::Heartbeat => {
                 if self.playing {
@@ -417,6 +427,30 @@ mod tests {
         );
         assert_eq!(views[0], &json!("view-1"));
         assert_eq!(views[5], &json!("view-2"));
+    }
+
+    #[test]
+    fn rendition_changes_during_a_view_are_quality_changes() {
+        let mut c = Clip::new();
+        c.at(
+            0.0,
+            0.0,
+            MediaSignal::Resize {
+                width: 640,
+                height: 360,
+            },
+        ); // before play: no view yet
+        c.at(10.0, 0.0, MediaSignal::Play);
+        c.at(
+            500.0,
+            0.2,
+            MediaSignal::Resize {
+                width: 1280,
+                height: 720,
+            },
+        );
+        assert_eq!(c.types(), vec!["view_start", "quality_change"]);
+        assert_eq!(c.events[1].fields["height"], json!(720));
     }
 
     #[test]
