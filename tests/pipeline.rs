@@ -136,6 +136,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
     };
 
     valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
+    livepeer_sdk_reads_view_metrics_from_our_api(&pipeline);
     forged_and_missing_keys_are_refused_with_401(&pipeline);
     malformed_and_oversize_bodies_get_clear_errors(&pipeline);
     raw_url_event_answers_its_eid_and_is_counted(&pipeline);
@@ -186,6 +187,61 @@ fn valid_batch_is_kept_beside_rejected_events_and_counted_once(p: &Pipeline) {
         sorted_views(&body),
         vec![("big-buck-bunny".to_string(), 2), ("sintel".to_string(), 1)]
     );
+}
+
+/// The official `livepeer` npm SDK, pointed at the rollup server with `serverURL`, reads the views
+/// the first check sent for tenant `acme` (2 views of big-buck-bunny, 1 of sintel, all Chrome).
+fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
+    let output = std::process::Command::new("node")
+        .current_dir(pipeline_tests::repo_root())
+        .args([
+            "tests/livepeer_sdk_check.mjs",
+            &p.server.base_url,
+            &p.admin_token("acme"),
+            "big-buck-bunny",
+        ])
+        .output()
+        .expect("node");
+    assert!(
+        output.status.success(),
+        "livepeer SDK run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("SDK output is JSON");
+    let by_content: Vec<(String, String, i64)> = seen["byContent"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| {
+            (
+                m["playbackId"].as_str().unwrap_or("").to_string(),
+                m["browser"].as_str().unwrap_or("").to_string(),
+                m["viewCount"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_content,
+        vec![
+            ("big-buck-bunny".to_string(), "Chrome".to_string(), 2),
+            ("sintel".to_string(), "Chrome".to_string(), 1)
+        ],
+        "{seen}"
+    );
+    let daily = &seen["daily"][0];
+    assert_eq!(daily["viewCount"], 2, "{seen}");
+    assert!(
+        daily["timestamp"]
+            .as_i64()
+            .is_some_and(|t| t % 86_400_000 == 0),
+        "{seen}"
+    );
+    // One heartbeat of 10 s on view v1.
+    assert!(
+        (daily["playtimeMins"].as_f64().unwrap_or(0.0) - 10.0 / 60.0).abs() < 1e-6,
+        "{seen}"
+    );
+    assert_eq!(seen["total"]["viewCount"], 2, "{seen}");
 }
 
 fn forged_and_missing_keys_are_refused_with_401(p: &Pipeline) {

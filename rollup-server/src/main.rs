@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod lake;
+mod metrics;
 mod pull;
 mod store;
 

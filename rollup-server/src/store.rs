@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "002_key_restrictions",
         include_str!("../migrations/002_key_restrictions.sql"),
     ),
+    (
+        3,
+        "003_view_facts",
+        include_str!("../migrations/003_view_facts.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -219,6 +224,15 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// View metrics for one tenant, grouped as the query asks (see [`crate::metrics`]).
+    pub fn view_metrics(
+        &self,
+        tenant_id: &str,
+        query: &crate::metrics::MetricsQuery,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
+        Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
     }
 
     /// Records a new API key.

@@ -3,6 +3,7 @@
 
 mod admin;
 mod keys;
+mod livepeer;
 mod views;
 
 use crate::auth::{Claims, Role, TokenAuthority};
@@ -38,6 +39,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
         .route("/admin/ingest", post(admin::ingest))
+        .route("/data/views/query", get(livepeer::views_query))
+        .route("/data/views/query/creator", get(livepeer::views_query))
+        .route(
+            "/data/views/query/total/{playback_id}",
+            get(livepeer::views_total),
+        )
         .with_state(state)
 }
 

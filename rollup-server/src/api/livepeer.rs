@@ -1,0 +1,120 @@
+//! Livepeer-compatible viewership API, so that the official `livepeer` SDK pointed at this server
+//! (`serverURL`) works unchanged: `GET /data/views/query`, `GET /data/views/query/creator`,
+//! `GET /data/views/query/total/{playbackId}`. The tenant comes from the JWT only.
+
+use super::{ApiError, AppState, Auth};
+use crate::metrics::{Dimension, MetricsQuery, TimeStep};
+use crate::pull::with_store;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+/// Parses `from`/`to`: epoch milliseconds, or an RFC 3339 date-time.
+fn parse_instant(name: &str, value: &str) -> Result<i64, ApiError> {
+    if let Ok(ms) = value.parse::<i64>() {
+        return Ok(ms);
+    }
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{name}` must be epoch milliseconds or an RFC 3339 date-time; got `{value}`"
+            ))
+        })
+}
+
+/// Reads Livepeer's query parameters (`breakdownBy[]` may repeat; `breakdownBy` is accepted too).
+pub fn parse_metrics_query(raw: Option<&str>) -> Result<MetricsQuery, ApiError> {
+    let mut query = MetricsQuery::default();
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "playbackId" | "contentId" => query.content_id = Some(value.into_owned()),
+            "from" => query.from_ms = Some(parse_instant("from", &value)?),
+            "to" => query.to_ms = Some(parse_instant("to", &value)?),
+            "timeStep" => query.time_step = Some(TimeStep::parse(&value).map_err(ApiError::bad_request)?),
+            "breakdownBy[]" | "breakdownBy" => {
+                let dimension = Dimension::parse(&value).map_err(ApiError::bad_request)?;
+                if !query.breakdown.contains(&dimension) {
+                    query.breakdown.push(dimension);
+                }
+            }
+            // Livepeer filters with no meaning here: every view belongs to the token's tenant.
+            "assetId" | "streamId" | "creatorId" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter `{other}`; expected playbackId, from, to, timeStep, breakdownBy[]"
+                )))
+            }
+        }
+    }
+    if let (Some(from), Some(to)) = (query.from_ms, query.to_ms) {
+        if from >= to {
+            return Err(ApiError::bad_request("`from` must be earlier than `to`"));
+        }
+    }
+    Ok(query)
+}
+
+/// `GET /data/views/query`: viewership metrics, optionally per time step and broken down.
+pub async fn views_query(
+    State(state): State<AppState>,
+    auth: Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
+    let query = parse_metrics_query(raw.as_deref())?;
+    let tenant = auth.0.tenant;
+    let rows = with_store(&state.store, move |s| s.view_metrics(&tenant, &query)).await?;
+    Ok(Json(rows))
+}
+
+/// `GET /data/views/query/total/{playbackId}`: all-time views and playtime of one content.
+pub async fn views_total(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(playback_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = auth.0.tenant;
+    let query = MetricsQuery {
+        content_id: Some(playback_id.clone()),
+        ..MetricsQuery::default()
+    };
+    let rows = with_store(&state.store, move |s| s.view_metrics(&tenant, &query)).await?;
+    let first = rows.into_iter().next().unwrap_or_default();
+    Ok(Json(json!({
+        "playbackId": playback_id,
+        "viewCount": first.get("viewCount").cloned().unwrap_or(json!(0)),
+        "playtimeMins": first.get("playtimeMins").cloned().unwrap_or(json!(0.0)),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn livepeer_parameters_are_read_and_bad_ones_named() {
+        let q = parse_metrics_query(Some(
+            "playbackId=abc&timeStep=day&breakdownBy%5B%5D=country&breakdownBy[]=browser&from=2026-11-01T00:00:00Z&to=1795000000000",
+        ))
+        .expect("valid");
+        assert_eq!(q.content_id.as_deref(), Some("abc"));
+        assert_eq!(q.time_step, Some(TimeStep::Day));
+        assert_eq!(q.breakdown, vec![Dimension::Country, Dimension::Browser]);
+        assert_eq!(q.from_ms, Some(1_793_491_200_000)); // 2026-11-01T00:00:00Z
+        for bad in [
+            "timeStep=minute",
+            "breakdownBy[]=cpu",
+            "from=yesterday",
+            "from=5&to=5",
+            "x=1",
+        ] {
+            assert!(parse_metrics_query(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sql_looking_values_stay_data() {
+        let q = parse_metrics_query(Some("playbackId=x%27%20OR%201%3D1%20--")).expect("valid");
+        assert_eq!(q.content_id.as_deref(), Some("x' OR 1=1 --"));
+    }
+}

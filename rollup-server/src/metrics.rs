@@ -1,0 +1,394 @@
+//! View metrics over `view_facts`: the one definition of each metric (in SQL, below), grouped by an
+//! allow-listed set of dimensions and an optional time step. Request strings never reach the SQL:
+//! dimensions and steps are enums whose SQL fragments are constants; values are bound parameters.
+
+use duckdb::{params_from_iter, Connection};
+use serde_json::{Map, Value};
+
+/// A dimension to break metrics down by (Livepeer's names, plus Tapemetric's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    ContentId,
+    ContentType,
+    Browser,
+    Os,
+    DeviceType,
+    Device,
+    Continent,
+    Country,
+    Subdivision,
+    Timezone,
+    ViewerId,
+    Source,
+}
+
+impl Dimension {
+    /// Every dimension with its API name (the first name is the one answered).
+    const NAMES: [(&'static str, Dimension); 13] = [
+        ("playbackId", Dimension::ContentId),
+        ("contentId", Dimension::ContentId),
+        ("contentType", Dimension::ContentType),
+        ("browser", Dimension::Browser),
+        ("os", Dimension::Os),
+        ("deviceType", Dimension::DeviceType),
+        ("device", Dimension::Device),
+        ("continent", Dimension::Continent),
+        ("country", Dimension::Country),
+        ("subdivision", Dimension::Subdivision),
+        ("timezone", Dimension::Timezone),
+        ("viewerId", Dimension::ViewerId),
+        ("source", Dimension::Source),
+    ];
+
+    /// Parses an API name; the error lists the accepted ones.
+    pub fn parse(name: &str) -> Result<Dimension, String> {
+        Dimension::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| *d)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Dimension::NAMES.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "`breakdownBy` must be one of {}; got `{name}`",
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// The field name in answers.
+    pub fn api_name(self) -> &'static str {
+        Dimension::NAMES
+            .iter()
+            .find(|(_, d)| *d == self)
+            .map_or("unknown", |(n, _)| *n)
+    }
+
+    /// The SQL expression over `view_facts` (a constant).
+    fn sql(self) -> &'static str {
+        match self {
+            Dimension::ContentId => "content_id",
+            Dimension::ContentType => "content_type",
+            Dimension::Browser => "browser",
+            Dimension::Os => "os",
+            Dimension::DeviceType => "device_type",
+            Dimension::Device => "device",
+            Dimension::Continent => "continent",
+            Dimension::Country => "country",
+            Dimension::Subdivision => "subdivision",
+            Dimension::Timezone => "timezone",
+            Dimension::ViewerId => "viewer_id",
+            // The source page: the path of the page the view started on.
+            Dimension::Source => "regexp_extract(page_url, '^[a-z]+://[^/]+(/[^?#]*)', 1)",
+        }
+    }
+}
+
+/// A time bucket size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeStep {
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl TimeStep {
+    /// Parses `hour|day|week|month|year`.
+    pub fn parse(name: &str) -> Result<TimeStep, String> {
+        match name {
+            "hour" => Ok(TimeStep::Hour),
+            "day" => Ok(TimeStep::Day),
+            "week" => Ok(TimeStep::Week),
+            "month" => Ok(TimeStep::Month),
+            "year" => Ok(TimeStep::Year),
+            _ => Err(format!(
+                "`timeStep` must be one of hour, day, week, month, year; got `{name}`"
+            )),
+        }
+    }
+
+    fn sql_unit(self) -> &'static str {
+        match self {
+            TimeStep::Hour => "hour",
+            TimeStep::Day => "day",
+            TimeStep::Week => "week",
+            TimeStep::Month => "month",
+            TimeStep::Year => "year",
+        }
+    }
+}
+
+/// A metrics query for one tenant.
+#[derive(Debug, Clone, Default)]
+pub struct MetricsQuery {
+    pub content_id: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub time_step: Option<TimeStep>,
+    pub breakdown: Vec<Dimension>,
+}
+
+/// The metrics of every group, as Livepeer's `ViewershipMetric` objects.
+pub fn view_metrics(
+    conn: &Connection,
+    tenant_id: &str,
+    query: &MetricsQuery,
+) -> Result<Vec<Map<String, Value>>, duckdb::Error> {
+    let mut groups: Vec<String> = query
+        .breakdown
+        .iter()
+        .map(|d| d.sql().to_string())
+        .collect();
+    if let Some(step) = query.time_step {
+        groups.push(format!(
+            "epoch_ms(date_trunc('{}', make_timestamp(started_ms * 1000)))",
+            step.sql_unit()
+        ));
+    }
+    let select_groups = if groups.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", groups.join(", "))
+    };
+    let group_by = if groups.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "GROUP BY {}",
+            (1..=groups.len())
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    // The metric definitions (docs/api.md states the same in words).
+    let sql = format!(
+        "SELECT {select_groups}
+            count(*) AS view_count,
+            (sum(watched_ms) / 60000.0)::DOUBLE AS playtime_mins,
+            (median(ttff_ms) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_ms,
+            (quantile_cont(ttff_ms, 0.95) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_p95_ms,
+            coalesce(sum(rebuffer_ms)::DOUBLE / nullif(sum(watched_ms) + sum(rebuffer_ms), 0), 0)::DOUBLE AS rebuffer_ratio,
+            (count(*) FILTER (WHERE fatal_error) / count(*))::DOUBLE AS error_rate,
+            (count(*) FILTER (WHERE NOT reached_first_frame AND NOT fatal_error) / count(*))::DOUBLE AS exits_before_start
+         FROM view_facts
+         WHERE tenant_id = ?
+           AND (? IS NULL OR content_id = ?)
+           AND (? IS NULL OR started_ms >= ?)
+           AND (? IS NULL OR started_ms < ?)
+         {group_by}
+         ORDER BY {order}",
+        order = if groups.is_empty() { "1".to_string() } else { (1..=groups.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ") },
+    );
+    let params: Vec<Box<dyn duckdb::ToSql>> = vec![
+        Box::new(tenant_id.to_string()),
+        Box::new(query.content_id.clone()),
+        Box::new(query.content_id.clone()),
+        Box::new(query.from_ms),
+        Box::new(query.from_ms),
+        Box::new(query.to_ms),
+        Box::new(query.to_ms),
+    ];
+    let mut stmt = conn.prepare(&sql)?;
+    let dims = query.breakdown.clone();
+    let has_step = query.time_step.is_some();
+    let rows = stmt
+        .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
+            let mut out = Map::new();
+            for (i, d) in dims.iter().enumerate() {
+                // Livepeer's fields are optional: an unknown value is left out, never null.
+                if let Some(v) = row.get::<_, Option<String>>(i)? {
+                    out.insert(d.api_name().into(), Value::String(v));
+                }
+            }
+            let mut i = dims.len();
+            if has_step {
+                if let Some(ts) = row.get::<_, Option<i64>>(i)? {
+                    out.insert("timestamp".into(), Value::from(ts));
+                }
+                i += 1;
+            }
+            let count: i64 = row.get(i)?;
+            let playtime: Option<f64> = row.get(i + 1)?;
+            let ttff: Option<f64> = row.get(i + 2)?;
+            let ttff_p95: Option<f64> = row.get(i + 3)?;
+            let rebuffer: Option<f64> = row.get(i + 4)?;
+            let errors: Option<f64> = row.get(i + 5)?;
+            let exits: Option<f64> = row.get(i + 6)?;
+            out.insert("viewCount".into(), Value::from(count));
+            out.insert("playtimeMins".into(), number(playtime.unwrap_or(0.0)));
+            // No view reached its first frame: no TTFF (left out, as Livepeer does).
+            if let (Some(p50), Some(p95)) = (ttff, ttff_p95) {
+                out.insert("ttffMs".into(), number(p50));
+                out.insert("ttffP95Ms".into(), number(p95));
+            }
+            out.insert("rebufferRatio".into(), number(rebuffer.unwrap_or(0.0)));
+            out.insert("errorRate".into(), number(errors.unwrap_or(0.0)));
+            out.insert("exitsBeforeStart".into(), number(exits.unwrap_or(0.0)));
+            Ok(out)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // An empty tenant has no rows at all rather than one row of zeros (DuckDB answers an ungrouped
+    // aggregate over nothing with one row).
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.get("viewCount").and_then(Value::as_i64) != Some(0))
+        .collect())
+}
+
+fn number(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ObjectRecord, Store};
+    use event_schema::{validate_event, GeoFields, StoredEvent, UserAgentFields};
+    use serde_json::json;
+
+    const T0: i64 = 1_795_000_000_000; // 2026-11-19T...Z
+
+    fn stored(raw: Value, country: &str) -> StoredEvent {
+        let event = validate_event(raw, T0 + 3_600_000, &mut || "unused".into()).expect("valid");
+        StoredEvent {
+            tenant_id: "acme".into(),
+            key_id: "k".into(),
+            received_at: T0,
+            event,
+            user_agent: UserAgentFields {
+                browser: Some("Chrome".into()),
+                ..Default::default()
+            },
+            geo: GeoFields {
+                country: Some(country.into()),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn e(eid: &str, ty: &str, view: &str, ts: i64, extra: Value) -> Value {
+        let mut v = json!({"type": ty, "ts": ts, "eid": eid, "anonymous_id": format!("anon-{view}"),
+                           "view_id": view, "content_id": "film", "page_url": "https://tv.example/watch/film?x=1"});
+        if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
+            obj.extend(more.clone());
+        }
+        v
+    }
+
+    /// v1 (DE): first frame at 500 ms, 10 s watched, 1 s rebuffering.
+    /// v2 (DE): fatal error before first frame. v3 (US): left before start. v4: a bot, ignored.
+    fn store() -> Store {
+        let mut store = Store::open_in_memory().expect("store");
+        let events = vec![
+            stored(e("1", "view_start", "v1", T0, json!({})), "DE"),
+            stored(
+                e("2", "first_frame", "v1", T0 + 500, json!({"ttff_ms": 500})),
+                "DE",
+            ),
+            stored(e("3", "rebuffer_start", "v1", T0 + 2000, json!({})), "DE"),
+            stored(
+                e(
+                    "4",
+                    "heartbeat",
+                    "v1",
+                    T0 + 11000,
+                    json!({"watched_ms": 10000, "rebuffer_ms": 1000}),
+                ),
+                "DE",
+            ),
+            stored(e("5", "view_start", "v2", T0, json!({})), "DE"),
+            stored(
+                e(
+                    "6",
+                    "error",
+                    "v2",
+                    T0 + 100,
+                    json!({"fatal": true, "error_code": "4"}),
+                ),
+                "DE",
+            ),
+            stored(e("7", "view_start", "v3", T0 + 86_400_000, json!({})), "US"),
+        ];
+        let mut bot = stored(e("8", "view_start", "v4", T0, json!({})), "US");
+        bot.user_agent.device_type = Some("bot".into());
+        let mut all = events;
+        all.push(bot);
+        let object = ObjectRecord {
+            key: "o",
+            tenant_id: Some("acme"),
+            uploaded_ms: 1,
+            loaded_at_ms: 1,
+        };
+        store.load_batch(&object, &all).expect("load");
+        store
+    }
+
+    #[test]
+    fn metrics_follow_their_definitions() {
+        let rows = store()
+            .view_metrics("acme", &MetricsQuery::default())
+            .expect("query");
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r["viewCount"], json!(3));
+        assert!((r["playtimeMins"].as_f64().unwrap_or(0.0) - 10_000.0 / 60_000.0).abs() < 1e-9);
+        assert_eq!(r["ttffMs"], json!(500.0));
+        assert!((r["rebufferRatio"].as_f64().unwrap_or(0.0) - 1_000.0 / 11_000.0).abs() < 1e-9);
+        assert!((r["errorRate"].as_f64().unwrap_or(0.0) - 1.0 / 3.0).abs() < 1e-9);
+        assert!((r["exitsBeforeStart"].as_f64().unwrap_or(0.0) - 1.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn breakdown_and_time_step_group_views() {
+        let query = MetricsQuery {
+            breakdown: vec![Dimension::Country, Dimension::Source],
+            time_step: Some(TimeStep::Day),
+            ..MetricsQuery::default()
+        };
+        let rows = store().view_metrics("acme", &query).expect("query");
+        let got: Vec<(Value, Value, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["country"].clone(),
+                    r["source"].clone(),
+                    r["viewCount"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (json!("DE"), json!("/watch/film"), 2),
+                (json!("US"), json!("/watch/film"), 1)
+            ]
+        );
+        assert!(rows[0]["timestamp"]
+            .as_i64()
+            .is_some_and(|t| t % 86_400_000 == 0));
+    }
+
+    #[test]
+    fn filters_and_other_tenants() {
+        let s = store();
+        let window = MetricsQuery {
+            from_ms: Some(T0 + 1),
+            ..MetricsQuery::default()
+        };
+        assert_eq!(
+            s.view_metrics("acme", &window).expect("q")[0]["viewCount"],
+            json!(1)
+        );
+        assert!(s
+            .view_metrics("other", &MetricsQuery::default())
+            .expect("q")
+            .is_empty());
+        let missing = MetricsQuery {
+            content_id: Some("nope".into()),
+            ..MetricsQuery::default()
+        };
+        assert!(s.view_metrics("acme", &missing).expect("q").is_empty());
+    }
+}
