@@ -9,8 +9,8 @@ export DUCKDB_STATIC=1
 export TOOLS_ROOT="$TAPEMETRIC_CACHE/tools"
 export TOOLS_BIN="$TOOLS_ROOT/bin"
 export WORKER_BUILD_VERSION="0.8.7"
-# chromium + chromium-driver: the SDK's browser tests (wasm-bindgen-test-runner drives headless Chromium).
-export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev chromium chromium-driver}"
+# chromium + chromium-driver: the SDK's browser tests; ffmpeg: the test video of the browser end-to-end test.
+export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev chromium chromium-driver ffmpeg}"
 export PATH="$TOOLS_BIN:$PWD/node_modules/.bin:$PATH"
 # worker-build would download these; point it at the ones installed here instead.
 export WASM_BINDGEN_BIN="$TOOLS_BIN/wasm-bindgen"

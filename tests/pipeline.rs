@@ -141,6 +141,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
     malformed_and_oversize_bodies_get_clear_errors(&pipeline);
     raw_url_event_answers_its_eid_and_is_counted(&pipeline);
     cors_preflight_is_answered(&pipeline);
+    a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
     revoked_key_is_refused(&pipeline);
     keys_bound_to_origins_refuse_other_origins(&pipeline);
     rate_limited_key_gets_429_with_retry_after(&pipeline);
@@ -242,6 +243,79 @@ fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
         "{seen}"
     );
     assert_eq!(seen["total"]["viewCount"], 2, "{seen}");
+}
+
+/// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
+/// attached; after the rollup, the query API shows one view of it with its first frame reached,
+/// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
+fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+    let video = scratch.join("clip.webm");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x180:rate=25",
+            "-t",
+            "20",
+        ])
+        .args(["-c:v", "libvpx", "-b:v", "300k", "-deadline", "realtime"])
+        .arg(&video)
+        .status()
+        .expect("ffmpeg (installed by scripts/setup.sh)");
+    assert!(made.success(), "ffmpeg could not make the test video");
+    let (key, _) = p.create_key("browser-e2e");
+    let output = std::process::Command::new("node")
+        .current_dir(pipeline_tests::repo_root())
+        .arg("tests/browser_e2e.mjs")
+        .args([p.worker.base_url.as_str(), key.as_str()])
+        .arg(&video)
+        .args(["e2e-clip", "6"])
+        .output()
+        .expect("node");
+    assert!(
+        output.status.success(),
+        "browser run failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        p.worker.log_tail()
+    );
+    let run: Value = serde_json::from_slice(&output.stdout).expect("browser run prints JSON");
+    let played_s = run["played_s"].as_f64().expect("played seconds");
+    let report = p.ingest("browser-e2e");
+    assert!(
+        report["events_loaded"].as_i64().unwrap_or(0) >= 4,
+        "{report}"
+    );
+    let (status, rows) = json_of(
+        p.http
+            .get(format!(
+                "{}/data/views/query?playbackId=e2e-clip&breakdownBy[]=browser",
+                p.server.base_url
+            ))
+            .bearer_auth(p.admin_token("browser-e2e"))
+            .send()
+            .expect("query"),
+    );
+    assert_eq!(status, 200, "{rows}");
+    let view = &rows[0];
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(view["viewCount"], 1, "{rows}");
+    assert_eq!(view["exitsBeforeStart"], 0.0, "first frame reached: {rows}");
+    assert!(view["ttffMs"].as_f64().is_some_and(|t| t > 0.0), "{rows}");
+    let watched_s = view["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
+    assert!(
+        (watched_s - played_s).abs() < 2.0,
+        "watched {watched_s} s, played {played_s} s: {rows}"
+    );
+    let browser = view["browser"].as_str().unwrap_or("");
+    assert!(
+        browser.contains("Chrome") || browser.contains("Chromium"),
+        "{browser} ({})",
+        run["user_agent"]
+    );
 }
 
 fn forged_and_missing_keys_are_refused_with_401(p: &Pipeline) {
