@@ -32,7 +32,7 @@ lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench --target wasm32-unknown-unknown -- -D warnings
 	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
-test: lint build build-worker ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev
+test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev
 	@$(ENV) cargo test --workspace
 	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  cargo test -p wasm-sdk --target wasm32-unknown-unknown

@@ -249,6 +249,12 @@ fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
 /// attached; after the rollup, the query API shows one view of it with its first frame reached,
 /// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
 fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+    let sdk = pipeline_tests::repo_root().join("wasm-sdk/js/pkg/wasm_sdk_bg.wasm");
+    assert!(
+        sdk.exists(),
+        "{} is missing: run `make build-sdk` first",
+        sdk.display()
+    );
     let video = scratch.join("clip.webm");
     let made = std::process::Command::new("ffmpeg")
         .args([
