@@ -141,6 +141,10 @@ fn events_travel_from_the_edge_to_the_query_api() {
     malformed_and_oversize_bodies_get_clear_errors(&pipeline);
     raw_url_event_answers_its_eid_and_is_counted(&pipeline);
     cors_preflight_is_answered(&pipeline);
+    every_ingest_rejection_has_its_status_and_message(&pipeline);
+    beacon_and_gzip_bodies_are_accepted(&pipeline);
+    raw_url_id_rules_hold_downstream(&pipeline);
+    a_failed_r2_write_loses_nothing(&pipeline);
     a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
     revoked_key_is_refused(&pipeline);
     keys_bound_to_origins_refuse_other_origins(&pipeline);
@@ -398,6 +402,193 @@ fn raw_url_event_answers_its_eid_and_is_counted(p: &Pipeline) {
     assert_eq!(report["events_loaded"], 2, "{report}");
     let (_, body) = p.views_by_content(&p.admin_token("raw-url"));
     assert_eq!(sorted_views(&body), vec![("trailer".to_string(), 1)]);
+}
+
+fn every_ingest_rejection_has_its_status_and_message(p: &Pipeline) {
+    let (key, _) = p.create_key("rejections");
+    let too_many = json!({"events": vec![view_start("x", "v", "c"); 501]}).to_string();
+    let cases: Vec<(String, u16, &str)> = vec![
+        (too_many, 400, "limit is 500"),
+        ("[]".into(), 400, "`events` array"),
+        ("{\"events\": 5}".into(), 400, "`events` array"),
+        (
+            json!({"events": [{"type": "view_start", "ts": now_ms(), "anonymous_id": "a"}]})
+                .to_string(),
+            400,
+            "view_id",
+        ),
+        (
+            json!({"events": [{"type": "page_view", "ts": 1, "anonymous_id": "a"}]}).to_string(),
+            400,
+            "7 days in the past",
+        ),
+        (
+            json!({"events": [{"type": "page_view", "ts": now_ms(), "anonymous_id": "a b"}]})
+                .to_string(),
+            400,
+            "URL-safe",
+        ),
+    ];
+    for (body, status, message) in cases {
+        let (got, error) = p.post_events(&key, body);
+        assert_eq!(got, status, "{error}");
+        assert!(
+            error.to_string().contains(message),
+            "expected `{message}` in {error}"
+        );
+    }
+    let collect = |query: &str| {
+        let response = p
+            .http
+            .get(format!("{}/v1/collect?{query}", p.worker.base_url))
+            .send()
+            .expect("collect");
+        (
+            response.status().as_u16(),
+            response.text().unwrap_or_default(),
+        )
+    };
+    let (status, text) = collect(&format!("key={key}&uid=u1"));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("`type`"), "{text}");
+    let (status, _) = collect("key=tmk_rejections_k1_AAAAAAAAAAAAAAAAAAAAAA&type=page_view");
+    assert_eq!(status, 401);
+    let (status, text) = collect(&format!("key={key}&type=page_view&ts=soon"));
+    assert_eq!(status, 400, "{text}");
+    let report = p.ingest("rejections");
+    assert_eq!(
+        report["events_loaded"], 0,
+        "nothing refused was stored: {report}"
+    );
+}
+
+fn beacon_and_gzip_bodies_are_accepted(p: &Pipeline) {
+    use std::io::Write;
+    let (key, _) = p.create_key("bodies");
+    // sendBeacon: text/plain, key in the query string.
+    let beacon = p
+        .http
+        .post(format!("{}/v1/events?key={key}", p.worker.base_url))
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body(json!({"events": [view_start("b1", "vb", "beacon")]}).to_string())
+        .send()
+        .expect("beacon");
+    assert_eq!(beacon.status().as_u16(), 202);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        json!({"events": [view_start("g1", "vg", "gzip")]})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("gzip");
+    let compressed = p
+        .http
+        .post(format!("{}/v1/events", p.worker.base_url))
+        .bearer_auth(&key)
+        .header("Content-Encoding", "gzip")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .expect("gzip post");
+    assert_eq!(compressed.status().as_u16(), 202);
+    let (_, views) = p.views_by_content(&p.admin_token("bodies"));
+    assert_eq!(views["views"], json!([]), "nothing loaded before ingest");
+    p.ingest("bodies");
+    let (_, views) = p.views_by_content(&p.admin_token("bodies"));
+    assert_eq!(
+        sorted_views(&views),
+        vec![("beacon".to_string(), 1), ("gzip".to_string(), 1)]
+    );
+}
+
+/// Opentracker id rules, checked downstream: the viewer of a view is its `uid`, or its `sid` when only
+/// a session was given, or the event id itself when no id was given.
+fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
+    let (key, _) = p.create_key("raw-ids");
+    let collect = |ids: &str, view: &str| {
+        let url = format!(
+            "{}/v1/collect?key={key}&type=view_start&view_id={view}&content_id=ids{ids}",
+            p.worker.base_url
+        );
+        p.http
+            .get(url)
+            .send()
+            .expect("collect")
+            .text()
+            .expect("eid")
+    };
+    collect("&uid=visitor-9", "v-uid");
+    collect("&sid=session-4", "v-sid");
+    let eid = collect("", "v-none");
+    collect("&uid=visitor-9&sid=session-5", "v-both");
+    p.ingest("raw-ids");
+    let (status, rows) = json_of(
+        p.http
+            .get(format!(
+                "{}/data/views/query?breakdownBy[]=viewerId",
+                p.server.base_url
+            ))
+            .bearer_auth(p.admin_token("raw-ids"))
+            .send()
+            .expect("query"),
+    );
+    assert_eq!(status, 200, "{rows}");
+    let mut viewers: Vec<(String, i64)> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["viewerId"].as_str().unwrap_or("").to_string(),
+                r["viewCount"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    viewers.sort();
+    let mut expected = vec![
+        ("session-4".to_string(), 1),
+        ("visitor-9".to_string(), 2),
+        (eid, 1),
+    ];
+    expected.sort();
+    assert_eq!(viewers, expected);
+}
+
+/// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
+/// buffered and arrive exactly once after recovery.
+fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
+    let (key, _) = p.create_key("r2-fault");
+    let batch = json!({"events": [
+        view_start("f1", "v1", "resilient"), view_start("f2", "v2", "resilient"), view_start("f3", "v3", "resilient"),
+    ]})
+    .to_string();
+    assert_eq!(p.post_events(&key, batch).0, 202);
+    let export_secret = pipeline_tests::dev_vars()
+        .remove("EXPORT_SECRET")
+        .unwrap_or_default();
+    let injected = p
+        .http
+        .post(format!("{}/internal/faults", p.worker.base_url))
+        .bearer_auth(&export_secret)
+        .json(&json!({"r2_write_failures": 1}))
+        .send()
+        .expect("faults");
+    assert_eq!(injected.status().as_u16(), 200);
+    let (status, error) = json_of(
+        p.http
+            .post(format!("{}/admin/ingest", p.server.base_url))
+            .bearer_auth(p.admin_token("r2-fault"))
+            .send()
+            .expect("ingest"),
+    );
+    assert_eq!(status, 502, "the failed flush is reported: {error}");
+    assert!(
+        error["error"].as_str().unwrap_or("").contains("flush"),
+        "{error}"
+    );
+    let recovered = p.ingest("r2-fault");
+    assert_eq!(recovered["events_loaded"], 3, "{recovered}");
+    let (_, views) = p.views_by_content(&p.admin_token("r2-fault"));
+    assert_eq!(sorted_views(&views), vec![("resilient".to_string(), 3)]);
 }
 
 fn cors_preflight_is_answered(p: &Pipeline) {

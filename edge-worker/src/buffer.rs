@@ -75,6 +75,8 @@ pub struct EventBuffer {
     state: State,
     env: Env,
     limiter: RefCell<RateLimiter>,
+    /// Dev-only fault injection: how many coming R2 writes fail (set through `/faults`).
+    injected_r2_failures: RefCell<u32>,
 }
 
 impl DurableObject for EventBuffer {
@@ -94,6 +96,7 @@ impl DurableObject for EventBuffer {
             state,
             env,
             limiter: RefCell::new(RateLimiter::default()),
+            injected_r2_failures: RefCell::new(0),
         }
     }
 
@@ -117,6 +120,12 @@ impl DurableObject for EventBuffer {
                 Response::from_json(
                     &json!({"revoked": policies.revoked.len(), "keys": policies.keys.len()}),
                 )
+            }
+            "/faults" => {
+                let faults: serde_json::Value = req.json().await?;
+                let failures = faults["r2_write_failures"].as_u64().unwrap_or(0) as u32;
+                *self.injected_r2_failures.borrow_mut() = failures;
+                Response::from_json(&json!({"r2_write_failures": failures}))
             }
             other => Response::error(format!("no buffer route {other}"), 404),
         }
@@ -230,6 +239,15 @@ impl EventBuffer {
             let _ = getrandom::getrandom(&mut random);
             let key = BatchObjectKey::new(&tenant_id, Date::now().as_millis() as i64, random);
             let body = ingest::gzip(ndjson.as_bytes());
+            {
+                let mut failures = self.injected_r2_failures.borrow_mut();
+                if *failures > 0 {
+                    *failures -= 1;
+                    return Err(Error::RustError(
+                        "injected R2 write failure (dev fault injection)".into(),
+                    ));
+                }
+            }
             bucket
                 .put(key.as_str(), body)
                 .http_metadata(HttpMetadata {

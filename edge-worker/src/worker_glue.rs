@@ -125,6 +125,12 @@ async fn route(req: Request, env: &Env) -> ApiResult {
             authorize_export(&req, env)?;
             get_object(&req, env).await
         }
+        (Method::Post, "/internal/faults")
+            if config(env, "DEV_FAULTS").as_deref() == Some("true") =>
+        {
+            authorize_export(&req, env)?;
+            inject_faults(req, env).await
+        }
         (Method::Post, "/internal/key-policies") => {
             authorize_export(&req, env)?;
             set_key_policies(req, env).await
@@ -417,6 +423,16 @@ async fn flush_all(env: &Env) -> ApiResult {
         report.events += shard_report["events"].as_u64().unwrap_or(0);
     }
     Ok(Response::from_json(&report)?)
+}
+
+/// Dev-only (`DEV_FAULTS=true`, never set in production): makes the next R2 writes of every shard
+/// fail, to test that a failed flush loses nothing.
+async fn inject_faults(mut req: Request, env: &Env) -> ApiResult {
+    let body = req.text().await?;
+    for shard in 0..shard_count(env) {
+        call_shard(env, shard, "/faults", body.clone()).await?;
+    }
+    Ok(Response::from_json(&json!({"shards": shard_count(env)}))?)
 }
 
 async fn set_key_policies(mut req: Request, env: &Env) -> ApiResult {
