@@ -145,6 +145,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
     beacon_and_gzip_bodies_are_accepted(&pipeline);
     raw_url_id_rules_hold_downstream(&pipeline);
     a_failed_r2_write_loses_nothing(&pipeline);
+    full_user_agents_are_stored_only_for_keys_that_opted_in(&pipeline);
     a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
     revoked_key_is_refused(&pipeline);
     keys_bound_to_origins_refuse_other_origins(&pipeline);
@@ -589,6 +590,76 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     assert_eq!(recovered["events_loaded"], 3, "{recovered}");
     let (_, views) = p.views_by_content(&p.admin_token("r2-fault"));
     assert_eq!(sorted_views(&views), vec![("resilient".to_string(), 3)]);
+}
+
+/// What lands in the lake: parsed UA dimensions always, the full UA string only for opted-in keys.
+fn full_user_agents_are_stored_only_for_keys_that_opted_in(p: &Pipeline) {
+    use std::io::Read;
+    let (opted_in, _) = p.create_key_with("ua-optin", json!({"store_user_agent": true}));
+    let (default_key, _) = p.create_key("ua-default");
+    for (key, eid) in [(&opted_in, "ua1"), (&default_key, "ua2")] {
+        let body = json!({"events": [view_start(eid, "v1", "c1")]}).to_string();
+        assert_eq!(p.post_events(key, body).0, 202);
+    }
+    let secret = pipeline_tests::dev_vars()
+        .remove("EXPORT_SECRET")
+        .unwrap_or_default();
+    let flushed = p
+        .http
+        .post(format!("{}/internal/flush", p.worker.base_url))
+        .bearer_auth(&secret)
+        .send()
+        .expect("flush");
+    assert_eq!(flushed.status().as_u16(), 200);
+    let (_, listing) = json_of(
+        p.http
+            .get(format!("{}/internal/objects", p.worker.base_url))
+            .bearer_auth(&secret)
+            .send()
+            .expect("list"),
+    );
+    let lines_of = |tenant: &str| -> Vec<Value> {
+        let mut lines = Vec::new();
+        for object in listing["objects"].as_array().expect("objects") {
+            let key = object["key"].as_str().unwrap_or("");
+            if !key.contains(&format!("/tenant={tenant}/")) {
+                continue;
+            }
+            let bytes = p
+                .http
+                .get(format!("{}/internal/object", p.worker.base_url))
+                .query(&[("key", key)])
+                .bearer_auth(&secret)
+                .send()
+                .expect("object")
+                .bytes()
+                .expect("body");
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .expect("gzip NDJSON");
+            lines.extend(
+                text.lines()
+                    .map(|l| serde_json::from_str::<Value>(l).expect("JSON line")),
+            );
+        }
+        lines
+    };
+    let kept = lines_of("ua-optin");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["user_agent"], CHROME_UA);
+    assert_eq!(kept[0]["browser"], "Chrome");
+    let default = lines_of("ua-default");
+    assert_eq!(default.len(), 1);
+    assert!(default[0].get("user_agent").is_none(), "{}", default[0]);
+    assert_eq!(
+        default[0]["browser"], "Chrome",
+        "dimensions are still parsed"
+    );
+    assert!(
+        !default[0].to_string().contains("Mozilla"),
+        "no trace of the UA string"
+    );
 }
 
 fn cors_preflight_is_answered(p: &Pipeline) {

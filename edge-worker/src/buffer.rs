@@ -10,7 +10,9 @@
 use crate::ingest;
 use crate::rate_limit::{RateLimiter, DEFAULT_RATE_LIMIT_PER_MINUTE};
 use event_schema::batch_key::BatchObjectKey;
-use event_schema::key_policy::{origin_allowed, KeyPolicies, KeyRestrictions};
+use event_schema::key_policy::{
+    origin_allowed, with_user_agent_string, KeyPolicies, KeyRestrictions,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::cell::RefCell;
@@ -38,6 +40,8 @@ pub struct AppendRequest {
     pub ndjson: String,
     /// The request's origin (`Origin`, else the `Referer`'s), for keys bound to origins.
     pub origin: Option<String>,
+    /// The full UA string; stored only if the key's tenant opted in.
+    pub user_agent: Option<String>,
 }
 
 /// Status codes the buffer answers an append with, besides 200.
@@ -191,13 +195,17 @@ impl EventBuffer {
         {
             return Ok(Response::ok(wait_s.to_string())?.with_status(refusal::RATE_LIMITED));
         }
+        let ndjson = match (&append.user_agent, restrictions.store_user_agent) {
+            (Some(ua), true) => with_user_agent_string(&append.ndjson, ua),
+            _ => append.ndjson,
+        };
         sql.exec(
             "INSERT INTO pending (tenant_id, events, bytes, ndjson) VALUES (?, ?, ?, ?)",
             vec![
                 append.tenant_id.into(),
                 (append.events as i64).into(),
-                (append.ndjson.len() as i64).into(),
-                append.ndjson.into(),
+                (ndjson.len() as i64).into(),
+                ndjson.into(),
             ],
         )?;
         let totals: Totals = sql

@@ -75,6 +75,8 @@ impl UaClassifier {
             device_type: Some(device_type.to_string()),
             device_brand,
             device_model,
+            // The full string is never kept here; only keys that opted in get it, at the buffer.
+            user_agent: None,
         }
     }
 }

@@ -369,6 +369,7 @@ async fn buffer_events(
         events: events.len(),
         ndjson: ingest::to_ndjson(events),
         origin,
+        user_agent: req.headers().get("User-Agent")?,
     };
     let body =
         serde_json::to_string(&append).map_err(|e| worker::Error::RustError(e.to_string()))?;

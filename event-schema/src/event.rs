@@ -219,6 +219,9 @@ pub struct UserAgentFields {
     pub device_brand: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_model: Option<String>,
+    /// The full UA string: stored only for keys whose tenant opted in (`store_user_agent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 /// Geography of the request, from the edge's `request.cf`. Never the IP.

@@ -23,6 +23,9 @@ pub struct KeyRestrictions {
     /// Requests per minute for this key (the edge's default applies when absent).
     #[serde(default)]
     pub rate_limit_per_minute: Option<u32>,
+    /// The tenant opted in to keeping the full UA string with each event (off by default).
+    #[serde(default)]
+    pub store_user_agent: bool,
 }
 
 /// Why an origin is not acceptable as an allowed origin.
@@ -63,6 +66,25 @@ pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<Str
     Some(referer[..host_end].to_ascii_lowercase())
 }
 
+/// Adds the full UA string to each NDJSON line of stored events (for keys that opted in).
+pub fn with_user_agent_string(ndjson: &str, user_agent: &str) -> String {
+    let field = serde_json::to_string(user_agent).unwrap_or_else(|_| "\"\"".into());
+    let mut out = String::with_capacity(ndjson.len() + ndjson.lines().count() * (field.len() + 16));
+    for line in ndjson.lines() {
+        match line.strip_prefix('{') {
+            Some(rest) if !rest.trim().is_empty() => {
+                out.push_str("{\"user_agent\":");
+                out.push_str(&field);
+                out.push(',');
+                out.push_str(rest);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// True when a key with `allowed` origins accepts a request from `origin`.
 pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
     allowed.is_empty() || origin.is_some_and(|o| allowed.iter().any(|a| a == o))
@@ -71,6 +93,17 @@ pub fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_user_agent_string_is_added_to_every_line_as_valid_json() {
+        let lines = "{\"a\":1}\n{\"b\":2}\n";
+        let with = with_user_agent_string(lines, "Mozilla/5.0 \"quoted\"");
+        for line in with.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("valid JSON");
+            assert_eq!(v["user_agent"], "Mozilla/5.0 \"quoted\"");
+        }
+        assert_eq!(with.lines().count(), 2);
+    }
 
     #[test]
     fn origins_are_normalised_and_checked() {

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "003_view_facts",
         include_str!("../migrations/003_view_facts.sql"),
     ),
+    (
+        4,
+        "004_user_agent_opt_in",
+        include_str!("../migrations/004_user_agent_opt_in.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -74,6 +79,8 @@ pub struct ApiKeyRecord {
     pub allowed_origins: Vec<String>,
     /// Requests per minute (the edge's default when absent).
     pub rate_limit_per_minute: Option<u32>,
+    /// The tenant opted in to keeping full UA strings for this key's events.
+    pub store_user_agent: bool,
 }
 
 /// The DuckDB database.
@@ -239,8 +246,8 @@ impl Store {
     pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let origins = serde_json::to_string(&key.allowed_origins).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
-            "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute, store_user_agent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             params![
                 key.key_id,
                 key.tenant_id,
@@ -248,7 +255,8 @@ impl Store {
                 key.created_at_ms,
                 key.revoked_at_ms,
                 origins,
-                key.rate_limit_per_minute
+                key.rate_limit_per_minute,
+                key.store_user_agent
             ],
         )?;
         Ok(())
@@ -266,7 +274,8 @@ impl Store {
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
         // `filter` is one of this module's constant strings, never request input.
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute
+            "SELECT key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute,
+                    coalesce(store_user_agent, false)
              FROM api_keys {filter} ORDER BY created_at_ms DESC, key_id"
         ))?;
         let rows = stmt
@@ -282,6 +291,7 @@ impl Store {
                         .and_then(|o| serde_json::from_str(&o).ok())
                         .unwrap_or_default(),
                     rate_limit_per_minute: row.get(6)?,
+                    store_user_agent: row.get(7)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -308,11 +318,15 @@ impl Store {
         for key in self.select_keys("", &[])? {
             if key.revoked_at_ms.is_some() {
                 policies.revoked.push(key.key_id);
-            } else if !key.allowed_origins.is_empty() || key.rate_limit_per_minute.is_some() {
+            } else if !key.allowed_origins.is_empty()
+                || key.rate_limit_per_minute.is_some()
+                || key.store_user_agent
+            {
                 policies.keys.push(KeyRestrictions {
                     key_id: key.key_id,
                     allowed_origins: key.allowed_origins,
                     rate_limit_per_minute: key.rate_limit_per_minute,
+                    store_user_agent: key.store_user_agent,
                 });
             }
         }
@@ -378,6 +392,7 @@ fn append_event(appender: &mut duckdb::Appender<'_>, s: &StoredEvent) -> Result<
         geo.city,
         geo.timezone,
         geo.colo,
+        ua.user_agent,
     ])
 }
 
@@ -510,6 +525,7 @@ mod tests {
             revoked_at_ms: None,
             allowed_origins: vec!["https://acme.tv".into()],
             rate_limit_per_minute: Some(60),
+            store_user_agent: true,
         };
         store.insert_api_key(&key).expect("insert");
         assert_eq!(store.api_keys("acme").expect("list"), vec![key.clone()]);

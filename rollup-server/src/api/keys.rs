@@ -23,6 +23,9 @@ pub struct KeyOptions {
     /// Requests per minute for this key; the edge's default when absent.
     #[serde(default)]
     pub rate_limit_per_minute: Option<u32>,
+    /// Keep the full UA string with each event (off by default: only parsed dimensions are stored).
+    #[serde(default)]
+    pub store_user_agent: bool,
 }
 
 /// Body of `POST /api/v1/keys`.
@@ -44,6 +47,7 @@ pub struct IssuedKey {
     pub created_at_ms: i64,
     pub allowed_origins: Vec<String>,
     pub rate_limit_per_minute: Option<u32>,
+    pub store_user_agent: bool,
 }
 
 /// A fresh random key id (16 lowercase hex characters).
@@ -69,6 +73,7 @@ fn checked_options(options: KeyOptions) -> Result<KeyOptions, String> {
     Ok(KeyOptions {
         allowed_origins,
         rate_limit_per_minute: options.rate_limit_per_minute,
+        store_user_agent: options.store_user_agent,
     })
 }
 
@@ -88,6 +93,7 @@ pub fn issue_key(
         revoked_at_ms: None,
         allowed_origins: options.allowed_origins,
         rate_limit_per_minute: options.rate_limit_per_minute,
+        store_user_agent: options.store_user_agent,
     };
     store.insert_api_key(&record)?;
     let key = verifier.issue(&ApiKey {
@@ -102,6 +108,7 @@ pub fn issue_key(
         created_at_ms: record.created_at_ms,
         allowed_origins: record.allowed_origins,
         rate_limit_per_minute: record.rate_limit_per_minute,
+        store_user_agent: record.store_user_agent,
     })
 }
 
@@ -122,7 +129,9 @@ pub async fn create_key(
     let options = checked_options(options).map_err(ApiError::bad_request)?;
     let verifier = state.keys.clone();
     let tenant = auth.0.tenant;
-    let restricted = !options.allowed_origins.is_empty() || options.rate_limit_per_minute.is_some();
+    let restricted = !options.allowed_origins.is_empty()
+        || options.rate_limit_per_minute.is_some()
+        || options.store_user_agent;
     let issued = with_store(&state.store, move |s| {
         issue_key(s, &verifier, &tenant, &name, options)
     })
@@ -185,18 +194,21 @@ mod tests {
         let ok = checked_options(KeyOptions {
             allowed_origins: vec!["https://Acme.tv/".into()],
             rate_limit_per_minute: Some(10),
+            store_user_agent: false,
         })
         .expect("valid");
         assert_eq!(ok.allowed_origins, vec!["https://acme.tv".to_string()]);
         let bad = checked_options(KeyOptions {
             allowed_origins: vec!["acme.tv".into()],
             rate_limit_per_minute: None,
+            store_user_agent: false,
         })
         .expect_err("no scheme");
         assert!(bad.contains("allowed_origins"));
         assert!(checked_options(KeyOptions {
             allowed_origins: vec![],
-            rate_limit_per_minute: Some(0)
+            rate_limit_per_minute: Some(0),
+            store_user_agent: false,
         })
         .is_err());
     }
