@@ -8,8 +8,10 @@ const livepeer = new Livepeer({ apiKey: token, serverURL });
 const byContent = await livepeer.metrics.getViewership({ breakdownBy: ["playbackId", "browser"] });
 const daily = await livepeer.metrics.getViewership({ playbackId, timeStep: "day" });
 const total = await livepeer.metrics.getPublicViewership(playbackId).catch((e) => ({ error: String(e) }));
+const now = await livepeer.metrics.getRealtimeViewership(undefined, undefined, ["playbackId"]);
 console.log(JSON.stringify({
   byContent: byContent.data,
   daily: daily.data,
   total: total.data ?? total,
+  now: now.data,
 }));

@@ -137,6 +137,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
 
     valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
     livepeer_sdk_reads_view_metrics_from_our_api(&pipeline);
+    health_and_prometheus_metrics_are_served(&pipeline);
     forged_and_missing_keys_are_refused_with_401(&pipeline);
     malformed_and_oversize_bodies_get_clear_errors(&pipeline);
     raw_url_event_answers_its_eid_and_is_counted(&pipeline);
@@ -248,6 +249,48 @@ fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
         "{seen}"
     );
     assert_eq!(seen["total"]["viewCount"], 2, "{seen}");
+    // Realtime: the views were received seconds ago, so both contents have viewers now.
+    let now: Vec<&str> = seen["now"]
+        .as_array()
+        .expect("realtime array")
+        .iter()
+        .filter_map(|m| m["playbackId"].as_str())
+        .collect();
+    assert!(
+        now.contains(&"big-buck-bunny") && now.contains(&"sintel"),
+        "{seen}"
+    );
+}
+
+fn health_and_prometheus_metrics_are_served(p: &Pipeline) {
+    let health = p
+        .http
+        .get(format!("{}/healthz", p.server.base_url))
+        .send()
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+    let body: Value = health.json().expect("json");
+    assert!(
+        body["last_pull_ms"].as_i64().is_some_and(|t| t > 0),
+        "{body}"
+    );
+    let text = p
+        .http
+        .get(format!("{}/metrics", p.server.base_url))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    let loaded: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("tapemetric_events_loaded_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("events loaded metric");
+    assert!(loaded >= 4.0, "{text}");
+    assert!(
+        text.contains("tapemetric_query_duration_seconds_count"),
+        "{text}"
+    );
 }
 
 /// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK

@@ -7,6 +7,7 @@ mod lake;
 mod metrics;
 mod pull;
 mod store;
+mod telemetry;
 
 use anyhow::{bail, Context};
 use auth::{Claims, Role, TokenAuthority};
@@ -188,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 pull_lock: Arc::new(tokio::sync::Mutex::new(())),
                 lookback_ms,
+                telemetry: Arc::new(telemetry::Telemetry::default()),
             };
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
             spawn_key_policy_sync(state.clone());

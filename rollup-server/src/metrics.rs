@@ -237,6 +237,112 @@ pub fn view_metrics(
         .collect())
 }
 
+/// How recent an event must be for its session to count as watching now.
+pub const REALTIME_WINDOW_MS: i64 = 90_000;
+
+/// A dimension of `/data/views/now` (Livepeer's realtime breakdowns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealtimeDimension {
+    PlaybackId,
+    Device,
+    Browser,
+    Country,
+}
+
+impl RealtimeDimension {
+    /// Parses an API name; the error lists the accepted ones.
+    pub fn parse(name: &str) -> Result<RealtimeDimension, String> {
+        match name {
+            "playbackId" => Ok(RealtimeDimension::PlaybackId),
+            "device" => Ok(RealtimeDimension::Device),
+            "browser" => Ok(RealtimeDimension::Browser),
+            "country" => Ok(RealtimeDimension::Country),
+            _ => Err(format!(
+                "`breakdownBy` must be one of playbackId, device, browser, country; got `{name}`"
+            )),
+        }
+    }
+
+    fn api_name(self) -> &'static str {
+        match self {
+            RealtimeDimension::PlaybackId => "playbackId",
+            RealtimeDimension::Device => "device",
+            RealtimeDimension::Browser => "browser",
+            RealtimeDimension::Country => "country",
+        }
+    }
+
+    /// The SQL expression over `events` (a constant).
+    fn sql(self) -> &'static str {
+        match self {
+            RealtimeDimension::PlaybackId => "content_id",
+            RealtimeDimension::Device => "coalesce(device_model, device_brand)",
+            RealtimeDimension::Browser => "browser",
+            RealtimeDimension::Country => "country",
+        }
+    }
+}
+
+/// A `/data/views/now` query.
+#[derive(Debug, Clone, Default)]
+pub struct RealtimeQuery {
+    pub content_id: Option<String>,
+    pub breakdown: Vec<RealtimeDimension>,
+}
+
+/// Viewers now: distinct sessions (a view without a session id counts as its own) with a playback
+/// event received since `since_ms` (bots left out), and the share of those views with a fatal error.
+pub fn realtime_viewers(
+    conn: &Connection,
+    tenant_id: &str,
+    since_ms: i64,
+    query: &RealtimeQuery,
+) -> Result<Vec<Map<String, Value>>, duckdb::Error> {
+    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.sql()).collect();
+    let select_groups: String = groups.iter().map(|g| format!("{g}, ")).collect();
+    let positions: Vec<String> = (1..=groups.len()).map(|i| i.to_string()).collect();
+    let group_by = if groups.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY {}", positions.join(", "))
+    };
+    let sql = format!(
+        "SELECT {select_groups}
+            count(DISTINCT coalesce(session_id, view_id)) AS viewers,
+            coalesce((count(DISTINCT view_id) FILTER (WHERE type = 'error' AND coalesce(fatal, false)))::DOUBLE
+                     / nullif(count(DISTINCT view_id), 0), 0)::DOUBLE AS error_rate
+         FROM events
+         WHERE tenant_id = ? AND received_at >= ? AND view_id IS NOT NULL
+           AND device_type IS DISTINCT FROM 'bot' AND (? IS NULL OR content_id = ?)
+         {group_by}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let dims = query.breakdown.clone();
+    let content = query.content_id.clone();
+    let rows = stmt
+        .query_map(
+            duckdb::params![tenant_id, since_ms, content, content],
+            |row| {
+                let mut out = Map::new();
+                for (i, d) in dims.iter().enumerate() {
+                    if let Some(v) = row.get::<_, Option<String>>(i)? {
+                        out.insert(d.api_name().into(), Value::String(v));
+                    }
+                }
+                let viewers: i64 = row.get(dims.len())?;
+                let error_rate: f64 = row.get(dims.len() + 1)?;
+                out.insert("viewCount".into(), Value::from(viewers));
+                out.insert("errorRate".into(), number(error_rate));
+                Ok(out)
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.get("viewCount").and_then(Value::as_i64) != Some(0))
+        .collect())
+}
+
 fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
@@ -368,6 +474,37 @@ mod tests {
         assert!(rows[0]["timestamp"]
             .as_i64()
             .is_some_and(|t| t % 86_400_000 == 0));
+    }
+
+    #[test]
+    fn viewers_now_are_recent_sessions() {
+        let s = store();
+        // Every test event was received at T0: a window starting at T0 sees them, a later one none.
+        let all = s
+            .realtime_viewers("acme", T0, &RealtimeQuery::default())
+            .expect("q");
+        assert_eq!(
+            all[0]["viewCount"],
+            json!(3),
+            "v1, v2, v3 (no session ids: one each): {all:?}"
+        );
+        assert!((all[0]["errorRate"].as_f64().unwrap_or(0.0) - 1.0 / 3.0).abs() < 1e-9);
+        assert!(s
+            .realtime_viewers("acme", T0 + 1, &RealtimeQuery::default())
+            .expect("q")
+            .is_empty());
+        let by_country = RealtimeQuery {
+            breakdown: vec![RealtimeDimension::Country],
+            ..RealtimeQuery::default()
+        };
+        let mut rows: Vec<(Value, Value)> = s
+            .realtime_viewers("acme", T0, &by_country)
+            .expect("q")
+            .into_iter()
+            .map(|r| (r["country"].clone(), r["viewCount"].clone()))
+            .collect();
+        rows.sort_by_key(|r| r.0.to_string());
+        assert_eq!(rows, vec![(json!("DE"), json!(2)), (json!("US"), json!(1))]);
     }
 
     #[test]

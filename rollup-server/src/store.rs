@@ -242,6 +242,18 @@ impl Store {
         Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
     }
 
+    /// Viewers now (see [`crate::metrics::realtime_viewers`]).
+    pub fn realtime_viewers(
+        &self,
+        tenant_id: &str,
+        since_ms: i64,
+        query: &crate::metrics::RealtimeQuery,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
+        Ok(crate::metrics::realtime_viewers(
+            &self.conn, tenant_id, since_ms, query,
+        )?)
+    }
+
     /// Records a new API key.
     pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let origins = serde_json::to_string(&key.allowed_origins).unwrap_or_else(|_| "[]".into());

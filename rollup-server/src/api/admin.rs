@@ -1,7 +1,7 @@
 //! `POST /admin/ingest`: flush the edge, pull everything, answer with what was loaded.
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::{pull_once, TenantPull};
+use crate::pull::TenantPull;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -22,7 +22,7 @@ pub async fn ingest(
 ) -> Result<Json<IngestAnswer>, ApiError> {
     auth.require_admin()?;
     let _one_pull_at_a_time = state.pull_lock.lock().await;
-    let report = pull_once(&state.store, &state.lake, true, state.lookback_ms).await?;
+    let report = super::pull_and_record(&state, true).await?;
     let mine: TenantPull = report
         .tenants
         .get(&auth.0.tenant)

@@ -87,6 +87,41 @@ pub async fn views_total(
     })))
 }
 
+/// `GET /data/views/now`: viewers right now (distinct sessions with an event received in the last
+/// 90 s, as of the last pull), optionally per `playbackId`, `device`, `browser`, `country`.
+pub async fn views_now(
+    State(state): State<AppState>,
+    auth: Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
+    let mut query = crate::metrics::RealtimeQuery::default();
+    for (name, value) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "playbackId" => query.content_id = Some(value.into_owned()),
+            "creatorId" => {}
+            "breakdownBy[]" | "breakdownBy" => {
+                let dimension = crate::metrics::RealtimeDimension::parse(&value)
+                    .map_err(ApiError::bad_request)?;
+                if !query.breakdown.contains(&dimension) {
+                    query.breakdown.push(dimension);
+                }
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter `{other}`; expected playbackId, breakdownBy[]"
+                )))
+            }
+        }
+    }
+    let tenant = auth.0.tenant;
+    let since_ms = crate::pull::now_ms() - crate::metrics::REALTIME_WINDOW_MS;
+    let rows = with_store(&state.store, move |s| {
+        s.realtime_viewers(&tenant, since_ms, &query)
+    })
+    .await?;
+    Ok(Json(rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

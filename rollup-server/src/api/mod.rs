@@ -4,6 +4,7 @@
 mod admin;
 mod keys;
 mod livepeer;
+mod ops;
 mod views;
 
 use crate::auth::{Claims, Role, TokenAuthority};
@@ -29,22 +30,67 @@ pub struct AppState {
     /// One pull at a time (the scheduler and `POST /admin/ingest`).
     pub pull_lock: Arc<tokio::sync::Mutex<()>>,
     pub lookback_ms: i64,
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
+}
+
+/// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
+pub async fn pull_and_record(
+    state: &AppState,
+    flush_first: bool,
+) -> Result<crate::pull::PullReport, PullError> {
+    match crate::pull::pull_once(&state.store, &state.lake, flush_first, state.lookback_ms).await {
+        Ok(report) => {
+            let newest =
+                crate::pull::with_store(&state.store, |s| s.newest_loaded_upload_ms()).await?;
+            state
+                .telemetry
+                .pulled(&report, crate::pull::now_ms(), newest);
+            Ok(report)
+        }
+        Err(e) => {
+            state.telemetry.pull_failed();
+            Err(e)
+        }
+    }
+}
+
+/// Times query API requests for `/metrics`.
+async fn time_queries(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state
+        .telemetry
+        .queried(started.elapsed().as_micros() as u64);
+    response
 }
 
 /// The API's router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
+    let queries = Router::new()
         .route("/api/v1/views/by-content", get(views::views_by_content))
-        .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
-        .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
-        .route("/admin/ingest", post(admin::ingest))
         .route("/data/views/query", get(livepeer::views_query))
         .route("/data/views/query/creator", get(livepeer::views_query))
         .route(
             "/data/views/query/total/{playback_id}",
             get(livepeer::views_total),
         )
+        .route("/data/views/now", get(livepeer::views_now))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            time_queries,
+        ));
+    Router::new()
+        .merge(queries)
+        .route("/health", get(|| async { "ok" }))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
+        .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
+        .route("/admin/ingest", post(admin::ingest))
         .with_state(state)
 }
 
