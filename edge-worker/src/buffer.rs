@@ -70,7 +70,6 @@ struct Totals {
 
 #[derive(Debug, Deserialize)]
 struct PolicyRow {
-    key_id: String,
     policy: String,
 }
 
@@ -175,10 +174,14 @@ impl EventBuffer {
             return Response::error("API key has been revoked", refusal::REVOKED);
         }
         let restrictions = self.restrictions(&append.key_id)?;
-        if !origin_allowed(&restrictions.allowed_origins, append.origin.as_deref()) {
+        if !origin_allowed(
+            &restrictions.rules.allowed_origins,
+            append.origin.as_deref(),
+        ) {
             return Response::error("origin not allowed for this key", refusal::ORIGIN);
         }
         let per_minute = restrictions
+            .rules
             .rate_limit_per_minute
             .or_else(|| {
                 self.env
@@ -195,7 +198,7 @@ impl EventBuffer {
         {
             return Ok(Response::ok(wait_s.to_string())?.with_status(refusal::RATE_LIMITED));
         }
-        let ndjson = match (&append.user_agent, restrictions.store_user_agent) {
+        let ndjson = match (&append.user_agent, restrictions.rules.store_user_agent) {
             (Some(ua), true) => with_user_agent_string(&append.ndjson, ua),
             _ => append.ndjson,
         };
@@ -283,7 +286,7 @@ impl EventBuffer {
             .storage()
             .sql()
             .exec(
-                "SELECT key_id, policy FROM key_restrictions WHERE key_id = ?",
+                "SELECT policy FROM key_restrictions WHERE key_id = ?",
                 vec![key_id.to_string().into()],
             )?
             .to_array()?;
@@ -291,7 +294,7 @@ impl EventBuffer {
             .first()
             .and_then(|row| serde_json::from_str(&row.policy).ok())
             .unwrap_or_else(|| KeyRestrictions {
-                key_id: rows.first().map_or_else(String::new, |r| r.key_id.clone()),
+                key_id: key_id.to_string(),
                 ..Default::default()
             }))
     }

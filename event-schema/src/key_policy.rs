@@ -17,6 +17,13 @@ pub struct KeyPolicies {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRestrictions {
     pub key_id: String,
+    #[serde(flatten)]
+    pub rules: KeyRules,
+}
+
+/// The rules a tenant sets on a key when creating it (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRules {
     /// When non-empty, only requests from these origins (`https://example.com`) are accepted.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
@@ -26,6 +33,13 @@ pub struct KeyRestrictions {
     /// The tenant opted in to keeping the full UA string with each event (off by default).
     #[serde(default)]
     pub store_user_agent: bool,
+}
+
+impl KeyRules {
+    /// True when the key has no rule beyond the edge's defaults.
+    pub fn is_default(&self) -> bool {
+        *self == KeyRules::default()
+    }
 }
 
 /// Why an origin is not acceptable as an allowed origin.

@@ -162,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
                 &ApiKeyVerifier::new(secret.as_bytes()),
                 tenant,
                 name,
-                api::KeyOptions::default(),
+                event_schema::key_policy::KeyRules::default(),
             )?;
             println!("{}", issued.key);
             eprintln!("key id {} for tenant {}", issued.key_id, issued.tenant_id);

@@ -240,45 +240,27 @@ pub fn view_metrics(
 /// How recent an event must be for its session to count as watching now.
 pub const REALTIME_WINDOW_MS: i64 = 90_000;
 
-/// A dimension of `/data/views/now` (Livepeer's realtime breakdowns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RealtimeDimension {
-    PlaybackId,
-    Device,
-    Browser,
-    Country,
-}
-
-impl RealtimeDimension {
-    /// Parses an API name; the error lists the accepted ones.
-    pub fn parse(name: &str) -> Result<RealtimeDimension, String> {
-        match name {
-            "playbackId" => Ok(RealtimeDimension::PlaybackId),
-            "device" => Ok(RealtimeDimension::Device),
-            "browser" => Ok(RealtimeDimension::Browser),
-            "country" => Ok(RealtimeDimension::Country),
+impl Dimension {
+    /// The dimensions `/data/views/now` breaks down by (Livepeer's realtime ones).
+    pub fn parse_realtime(name: &str) -> Result<Dimension, String> {
+        match Dimension::parse(name) {
+            Ok(
+                d @ (Dimension::ContentId
+                | Dimension::Device
+                | Dimension::Browser
+                | Dimension::Country),
+            ) => Ok(d),
             _ => Err(format!(
                 "`breakdownBy` must be one of playbackId, device, browser, country; got `{name}`"
             )),
         }
     }
 
-    fn api_name(self) -> &'static str {
+    /// The SQL expression over raw `events` (a constant), for the realtime dimensions.
+    fn events_sql(self) -> &'static str {
         match self {
-            RealtimeDimension::PlaybackId => "playbackId",
-            RealtimeDimension::Device => "device",
-            RealtimeDimension::Browser => "browser",
-            RealtimeDimension::Country => "country",
-        }
-    }
-
-    /// The SQL expression over `events` (a constant).
-    fn sql(self) -> &'static str {
-        match self {
-            RealtimeDimension::PlaybackId => "content_id",
-            RealtimeDimension::Device => "coalesce(device_model, device_brand)",
-            RealtimeDimension::Browser => "browser",
-            RealtimeDimension::Country => "country",
+            Dimension::Device => "coalesce(device_model, device_brand)",
+            other => other.sql(),
         }
     }
 }
@@ -287,7 +269,7 @@ impl RealtimeDimension {
 #[derive(Debug, Clone, Default)]
 pub struct RealtimeQuery {
     pub content_id: Option<String>,
-    pub breakdown: Vec<RealtimeDimension>,
+    pub breakdown: Vec<Dimension>,
 }
 
 /// Viewers now: distinct sessions (a view without a session id counts as its own) with a playback
@@ -298,7 +280,7 @@ pub fn realtime_viewers(
     since_ms: i64,
     query: &RealtimeQuery,
 ) -> Result<Vec<Map<String, Value>>, duckdb::Error> {
-    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.sql()).collect();
+    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.events_sql()).collect();
     let select_groups: String = groups.iter().map(|g| format!("{g}, ")).collect();
     let positions: Vec<String> = (1..=groups.len()).map(|i| i.to_string()).collect();
     let group_by = if groups.is_empty() {
@@ -494,7 +476,7 @@ mod tests {
             .expect("q")
             .is_empty());
         let by_country = RealtimeQuery {
-            breakdown: vec![RealtimeDimension::Country],
+            breakdown: vec![Dimension::Country],
             ..RealtimeQuery::default()
         };
         let mut rows: Vec<(Value, Value)> = s

@@ -2,7 +2,7 @@
 //! Every query binds its parameters; no SQL is built from request strings.
 
 use duckdb::{params, Connection, OptionalExt};
-use event_schema::key_policy::{KeyPolicies, KeyRestrictions};
+use event_schema::key_policy::{KeyPolicies, KeyRestrictions, KeyRules};
 use event_schema::StoredEvent;
 use std::collections::HashSet;
 use std::path::Path;
@@ -75,12 +75,9 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub created_at_ms: i64,
     pub revoked_at_ms: Option<i64>,
-    /// Origins this key accepts events from (empty: any).
-    pub allowed_origins: Vec<String>,
-    /// Requests per minute (the edge's default when absent).
-    pub rate_limit_per_minute: Option<u32>,
-    /// The tenant opted in to keeping full UA strings for this key's events.
-    pub store_user_agent: bool,
+    /// Allowed origins, rate limit, UA opt-in.
+    #[serde(flatten)]
+    pub rules: KeyRules,
 }
 
 /// The DuckDB database.
@@ -256,7 +253,8 @@ impl Store {
 
     /// Records a new API key.
     pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let origins = serde_json::to_string(&key.allowed_origins).unwrap_or_else(|_| "[]".into());
+        let origins =
+            serde_json::to_string(&key.rules.allowed_origins).unwrap_or_else(|_| "[]".into());
         self.conn.execute(
             "INSERT INTO api_keys (key_id, tenant_id, name, created_at_ms, revoked_at_ms, allowed_origins, rate_limit_per_minute, store_user_agent)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -267,8 +265,8 @@ impl Store {
                 key.created_at_ms,
                 key.revoked_at_ms,
                 origins,
-                key.rate_limit_per_minute,
-                key.store_user_agent
+                key.rules.rate_limit_per_minute,
+                key.rules.store_user_agent
             ],
         )?;
         Ok(())
@@ -299,11 +297,13 @@ impl Store {
                     name: row.get(2)?,
                     created_at_ms: row.get(3)?,
                     revoked_at_ms: row.get(4)?,
-                    allowed_origins: origins
-                        .and_then(|o| serde_json::from_str(&o).ok())
-                        .unwrap_or_default(),
-                    rate_limit_per_minute: row.get(6)?,
-                    store_user_agent: row.get(7)?,
+                    rules: KeyRules {
+                        allowed_origins: origins
+                            .and_then(|o| serde_json::from_str(&o).ok())
+                            .unwrap_or_default(),
+                        rate_limit_per_minute: row.get(6)?,
+                        store_user_agent: row.get(7)?,
+                    },
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -330,15 +330,10 @@ impl Store {
         for key in self.select_keys("", &[])? {
             if key.revoked_at_ms.is_some() {
                 policies.revoked.push(key.key_id);
-            } else if !key.allowed_origins.is_empty()
-                || key.rate_limit_per_minute.is_some()
-                || key.store_user_agent
-            {
+            } else if !key.rules.is_default() {
                 policies.keys.push(KeyRestrictions {
                     key_id: key.key_id,
-                    allowed_origins: key.allowed_origins,
-                    rate_limit_per_minute: key.rate_limit_per_minute,
-                    store_user_agent: key.store_user_agent,
+                    rules: key.rules,
                 });
             }
         }
@@ -535,9 +530,11 @@ mod tests {
             name: "web".into(),
             created_at_ms: 1,
             revoked_at_ms: None,
-            allowed_origins: vec!["https://acme.tv".into()],
-            rate_limit_per_minute: Some(60),
-            store_user_agent: true,
+            rules: KeyRules {
+                allowed_origins: vec!["https://acme.tv".into()],
+                rate_limit_per_minute: Some(60),
+                store_user_agent: true,
+            },
         };
         store.insert_api_key(&key).expect("insert");
         assert_eq!(store.api_keys("acme").expect("list"), vec![key.clone()]);
@@ -545,7 +542,7 @@ mod tests {
         let live = store.key_policies().expect("policies");
         assert!(live.revoked.is_empty());
         assert_eq!(
-            live.keys[0].allowed_origins,
+            live.keys[0].rules.allowed_origins,
             vec!["https://acme.tv".to_string()]
         );
         assert!(store.revoke_api_key("acme", "k1", 5).expect("revoke"));

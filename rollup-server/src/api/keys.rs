@@ -8,25 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use event_schema::api_key::{is_valid_key_id, ApiKey, ApiKeyVerifier};
-use event_schema::key_policy::normalize_origin;
+use event_schema::key_policy::{normalize_origin, KeyRules};
 use serde::{Deserialize, Serialize};
 
 /// Most allowed origins per key.
 const MAX_ALLOWED_ORIGINS: usize = 50;
-
-/// Optional restrictions of a new key.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct KeyOptions {
-    /// Origins the key accepts events from (`https://example.com`); empty: any.
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-    /// Requests per minute for this key; the edge's default when absent.
-    #[serde(default)]
-    pub rate_limit_per_minute: Option<u32>,
-    /// Keep the full UA string with each event (off by default: only parsed dimensions are stored).
-    #[serde(default)]
-    pub store_user_agent: bool,
-}
 
 /// Body of `POST /api/v1/keys`.
 #[derive(Debug, Deserialize)]
@@ -34,7 +20,7 @@ pub struct CreateKey {
     #[serde(default)]
     name: Option<String>,
     #[serde(flatten)]
-    options: KeyOptions,
+    rules: KeyRules,
 }
 
 /// A newly issued key: the only time the key string is shown.
@@ -45,9 +31,8 @@ pub struct IssuedKey {
     pub name: String,
     pub key: String,
     pub created_at_ms: i64,
-    pub allowed_origins: Vec<String>,
-    pub rate_limit_per_minute: Option<u32>,
-    pub store_user_agent: bool,
+    #[serde(flatten)]
+    pub rules: KeyRules,
 }
 
 /// A fresh random key id (16 lowercase hex characters).
@@ -56,7 +41,7 @@ pub fn new_key_id() -> String {
 }
 
 /// Checks and normalises key options; the message says what to fix.
-fn checked_options(options: KeyOptions) -> Result<KeyOptions, String> {
+fn checked_rules(options: KeyRules) -> Result<KeyRules, String> {
     if options.allowed_origins.len() > MAX_ALLOWED_ORIGINS {
         return Err(format!(
             "`allowed_origins` takes at most {MAX_ALLOWED_ORIGINS} origins"
@@ -70,10 +55,9 @@ fn checked_options(options: KeyOptions) -> Result<KeyOptions, String> {
     if options.rate_limit_per_minute == Some(0) {
         return Err("`rate_limit_per_minute` must be at least 1".into());
     }
-    Ok(KeyOptions {
+    Ok(KeyRules {
         allowed_origins,
-        rate_limit_per_minute: options.rate_limit_per_minute,
-        store_user_agent: options.store_user_agent,
+        ..options
     })
 }
 
@@ -83,7 +67,7 @@ pub fn issue_key(
     verifier: &ApiKeyVerifier,
     tenant_id: &str,
     name: &str,
-    options: KeyOptions,
+    rules: KeyRules,
 ) -> Result<IssuedKey, StoreError> {
     let record = ApiKeyRecord {
         key_id: new_key_id(),
@@ -91,9 +75,7 @@ pub fn issue_key(
         name: name.to_string(),
         created_at_ms: now_ms(),
         revoked_at_ms: None,
-        allowed_origins: options.allowed_origins,
-        rate_limit_per_minute: options.rate_limit_per_minute,
-        store_user_agent: options.store_user_agent,
+        rules,
     };
     store.insert_api_key(&record)?;
     let key = verifier.issue(&ApiKey {
@@ -106,9 +88,7 @@ pub fn issue_key(
         name: record.name,
         key,
         created_at_ms: record.created_at_ms,
-        allowed_origins: record.allowed_origins,
-        rate_limit_per_minute: record.rate_limit_per_minute,
-        store_user_agent: record.store_user_agent,
+        rules: record.rules,
     })
 }
 
@@ -120,20 +100,18 @@ pub async fn create_key(
 ) -> Result<(StatusCode, Json<IssuedKey>), ApiError> {
     auth.require_admin()?;
     let (name, options) = match body {
-        Some(Json(b)) => (b.name.unwrap_or_else(|| "default".into()), b.options),
-        None => ("default".into(), KeyOptions::default()),
+        Some(Json(b)) => (b.name.unwrap_or_else(|| "default".into()), b.rules),
+        None => ("default".into(), KeyRules::default()),
     };
     if name.len() > 100 {
         return Err(ApiError::bad_request("`name` must be at most 100 bytes"));
     }
-    let options = checked_options(options).map_err(ApiError::bad_request)?;
+    let rules = checked_rules(options).map_err(ApiError::bad_request)?;
     let verifier = state.keys.clone();
     let tenant = auth.0.tenant;
-    let restricted = !options.allowed_origins.is_empty()
-        || options.rate_limit_per_minute.is_some()
-        || options.store_user_agent;
+    let restricted = !rules.is_default();
     let issued = with_store(&state.store, move |s| {
-        issue_key(s, &verifier, &tenant, &name, options)
+        issue_key(s, &verifier, &tenant, &name, rules)
     })
     .await?;
     if restricted {
@@ -191,21 +169,21 @@ mod tests {
 
     #[test]
     fn options_are_normalised_and_bad_ones_named() {
-        let ok = checked_options(KeyOptions {
+        let ok = checked_rules(KeyRules {
             allowed_origins: vec!["https://Acme.tv/".into()],
             rate_limit_per_minute: Some(10),
             store_user_agent: false,
         })
         .expect("valid");
         assert_eq!(ok.allowed_origins, vec!["https://acme.tv".to_string()]);
-        let bad = checked_options(KeyOptions {
+        let bad = checked_rules(KeyRules {
             allowed_origins: vec!["acme.tv".into()],
             rate_limit_per_minute: None,
             store_user_agent: false,
         })
         .expect_err("no scheme");
         assert!(bad.contains("allowed_origins"));
-        assert!(checked_options(KeyOptions {
+        assert!(checked_rules(KeyRules {
             allowed_origins: vec![],
             rate_limit_per_minute: Some(0),
             store_user_agent: false,

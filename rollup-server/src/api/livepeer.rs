@@ -100,8 +100,7 @@ pub async fn views_now(
             "playbackId" => query.content_id = Some(value.into_owned()),
             "creatorId" => {}
             "breakdownBy[]" | "breakdownBy" => {
-                let dimension = crate::metrics::RealtimeDimension::parse(&value)
-                    .map_err(ApiError::bad_request)?;
+                let dimension = Dimension::parse_realtime(&value).map_err(ApiError::bad_request)?;
                 if !query.breakdown.contains(&dimension) {
                     query.breakdown.push(dimension);
                 }

@@ -182,4 +182,4 @@ where
     }
 }
 
-pub use keys::{issue_key as issue_key_for_cli, KeyOptions};
+pub use keys::issue_key as issue_key_for_cli;
