@@ -166,6 +166,7 @@ pub fn view_metrics(
     let sql = format!(
         "SELECT {select_groups}
             count(*) AS view_count,
+            count(DISTINCT viewer_id) AS unique_viewers,
             (sum(watched_ms) / 60000.0)::DOUBLE AS playtime_mins,
             (median(ttff_ms) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_ms,
             (quantile_cont(ttff_ms, 0.95) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_p95_ms,
@@ -210,13 +211,15 @@ pub fn view_metrics(
                 i += 1;
             }
             let count: i64 = row.get(i)?;
-            let playtime: Option<f64> = row.get(i + 1)?;
-            let ttff: Option<f64> = row.get(i + 2)?;
-            let ttff_p95: Option<f64> = row.get(i + 3)?;
-            let rebuffer: Option<f64> = row.get(i + 4)?;
-            let errors: Option<f64> = row.get(i + 5)?;
-            let exits: Option<f64> = row.get(i + 6)?;
+            let unique_viewers: i64 = row.get(i + 1)?;
+            let playtime: Option<f64> = row.get(i + 2)?;
+            let ttff: Option<f64> = row.get(i + 3)?;
+            let ttff_p95: Option<f64> = row.get(i + 4)?;
+            let rebuffer: Option<f64> = row.get(i + 5)?;
+            let errors: Option<f64> = row.get(i + 6)?;
+            let exits: Option<f64> = row.get(i + 7)?;
             out.insert("viewCount".into(), Value::from(count));
+            out.insert("uniqueViewers".into(), Value::from(unique_viewers));
             out.insert("playtimeMins".into(), number(playtime.unwrap_or(0.0)));
             // No view reached its first frame: no TTFF (left out, as Livepeer does).
             if let (Some(p50), Some(p95)) = (ttff, ttff_p95) {
@@ -487,6 +490,46 @@ mod tests {
             .collect();
         rows.sort_by_key(|r| r.0.to_string());
         assert_eq!(rows, vec![(json!("DE"), json!(2)), (json!("US"), json!(1))]);
+    }
+
+    #[test]
+    fn identify_attributes_earlier_anonymous_views_to_the_user() {
+        let mut s = store();
+        // anon-v1 and anon-v2 are two browsers of one person who signs in on both afterwards.
+        let link = |eid: &str, anon: &str| {
+            let raw = json!({"type": "identify", "ts": T0 + 50_000, "eid": eid, "anonymous_id": anon,
+                             "user_id": "user-1"});
+            stored(raw, "DE")
+        };
+        let object = ObjectRecord {
+            key: "o2",
+            tenant_id: Some("acme"),
+            uploaded_ms: 2,
+            loaded_at_ms: 2,
+        };
+        s.load_batch(&object, &[link("i1", "anon-v1"), link("i2", "anon-v2")])
+            .expect("load");
+        let rows = s.view_metrics("acme", &MetricsQuery::default()).expect("q");
+        assert_eq!(rows[0]["viewCount"], json!(3));
+        assert_eq!(
+            rows[0]["uniqueViewers"],
+            json!(2),
+            "user-1 (v1, v2) and anon-v3"
+        );
+        let by_viewer = MetricsQuery {
+            breakdown: vec![Dimension::ViewerId],
+            ..MetricsQuery::default()
+        };
+        let viewers: Vec<(Value, Value)> = s
+            .view_metrics("acme", &by_viewer)
+            .expect("q")
+            .iter()
+            .map(|r| (r["viewerId"].clone(), r["viewCount"].clone()))
+            .collect();
+        assert_eq!(
+            viewers,
+            vec![(json!("anon-v3"), json!(1)), (json!("user-1"), json!(2))]
+        );
     }
 
     #[test]
