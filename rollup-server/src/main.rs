@@ -53,6 +53,14 @@ struct Cli {
     /// How far before the newest loaded object a pull looks for late objects, in hours.
     #[arg(long, global = true, default_value_t = 24)]
     lookback_hours: i64,
+    /// Events older than this many days are deleted after each pull (with everything derived).
+    #[arg(
+        long,
+        global = true,
+        env = "TAPEMETRIC_RETENTION_DAYS",
+        default_value_t = 60
+    )]
+    retention_days: i64,
     #[command(subcommand)]
     command: Command,
 }
@@ -172,6 +180,12 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&cli.db)?;
             let lake = EdgeLake::new(&cli.edge_url, &export);
             let report = pull_once(&store, &lake, true, lookback_ms).await?;
+            let cutoff_ms = pull::now_ms() - cli.retention_days.max(1) * 86_400_000;
+            let expired = pull::with_store(&store, move |s| s.apply_retention(cutoff_ms)).await?;
+            eprintln!(
+                "retention: deleted {expired} events older than {} days",
+                cli.retention_days.max(1)
+            );
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Serve { listen, interval } => {
@@ -189,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 pull_lock: Arc::new(tokio::sync::Mutex::new(())),
                 lookback_ms,
+                retention_ms: cli.retention_days.max(1) * 86_400_000,
                 telemetry: Arc::new(telemetry::Telemetry::default()),
             };
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));

@@ -30,6 +30,8 @@ pub struct AppState {
     /// One pull at a time (the scheduler and `POST /admin/ingest`).
     pub pull_lock: Arc<tokio::sync::Mutex<()>>,
     pub lookback_ms: i64,
+    /// Events older than this are deleted after each pull.
+    pub retention_ms: i64,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
@@ -40,6 +42,13 @@ pub async fn pull_and_record(
 ) -> Result<crate::pull::PullReport, PullError> {
     match crate::pull::pull_once(&state.store, &state.lake, flush_first, state.lookback_ms).await {
         Ok(report) => {
+            let cutoff_ms = crate::pull::now_ms() - state.retention_ms;
+            let expired =
+                crate::pull::with_store(&state.store, move |s| s.apply_retention(cutoff_ms))
+                    .await?;
+            if expired > 0 {
+                tracing::info!(events = expired, "retention: deleted expired events");
+            }
             let newest =
                 crate::pull::with_store(&state.store, |s| s.newest_loaded_upload_ms()).await?;
             state
