@@ -29,11 +29,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "004_user_agent_opt_in",
         include_str!("../migrations/004_user_agent_opt_in.sql"),
     ),
-    (
-        5,
-        "005_identity",
-        include_str!("../migrations/005_identity.sql"),
-    ),
 ];
 
 /// What went wrong in the store.
