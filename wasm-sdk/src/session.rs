@@ -11,10 +11,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Parses the stored form `"<id>|<last activity ms>"`.
+    /// Parses the stored form `"<id>|<last activity ms>"` (whole milliseconds: integer parsing keeps
+    /// float parsing out of the shipped wasm).
     pub fn parse(stored: &str) -> Option<Session> {
         let (id, last) = stored.split_once('|')?;
-        let last_activity_ms = last.parse().ok()?;
+        let last_activity_ms = last.parse::<i64>().ok()? as f64;
         (!id.is_empty()).then(|| Session {
             id: id.to_string(),
             last_activity_ms,
@@ -23,7 +24,7 @@ impl Session {
 
     /// The stored form.
     pub fn to_stored(&self) -> String {
-        format!("{}|{}", self.id, self.last_activity_ms)
+        format!("{}|{}", self.id, self.last_activity_ms as i64)
     }
 }
 

@@ -81,7 +81,7 @@ fn session_rotates_after_30_idle_minutes_only() {
     storage()
         .set_item(
             "tapemetric.session",
-            &format!("recent-session|{}", now - 60_000.0),
+            &format!("recent-session|{}", (now - 60_000.0) as i64),
         )
         .expect("set");
     let client = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
@@ -90,7 +90,7 @@ fn session_rotates_after_30_idle_minutes_only() {
     storage()
         .set_item(
             "tapemetric.session",
-            &format!("stale-session|{}", now - SESSION_IDLE_MS - 1.0),
+            &format!("stale-session|{}", (now - SESSION_IDLE_MS - 1.0) as i64),
         )
         .expect("set");
     client.track("tock".into(), JsValue::NULL);
