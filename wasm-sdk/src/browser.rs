@@ -24,6 +24,66 @@ fn log(message: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&format!("tapemetric: {message}")));
 }
 
+/// JSON text through the browser's own `JSON.stringify`: keeps serde_json's text writer (and float
+/// formatting) out of the shipped wasm.
+fn stringify(value: &Value) -> String {
+    js_sys::JSON::stringify(&to_js(value))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "null".into())
+}
+
+/// JSON text through the browser's `JSON.parse` (garbage gives `null`).
+fn parse(text: &str) -> Value {
+    js_sys::JSON::parse(text).map_or(Value::Null, |v| from_js(&v))
+}
+
+fn to_js(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
+        Value::Object(map) => {
+            let object = js_sys::Object::new();
+            for (k, v) in map {
+                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(k), &to_js(v));
+            }
+            object.into()
+        }
+    }
+}
+
+fn from_js(value: &JsValue) -> Value {
+    if let Some(b) = value.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = value.as_f64() {
+        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+    } else if let Some(s) = value.as_string() {
+        Value::String(s)
+    } else if js_sys::Array::is_array(value) {
+        Value::Array(
+            js_sys::Array::from(value)
+                .iter()
+                .map(|v| from_js(&v))
+                .collect(),
+        )
+    } else if value.is_object() {
+        let entries = js_sys::Object::entries(value.unchecked_ref());
+        let map = entries
+            .iter()
+            .filter_map(|pair| {
+                let pair = js_sys::Array::from(&pair);
+                Some((pair.get(0).as_string()?, from_js(&pair.get(1))))
+            })
+            .collect();
+        Value::Object(map)
+    } else {
+        Value::Null
+    }
+}
+
 fn now_ms() -> f64 {
     js_sys::Date::now()
 }
@@ -169,7 +229,7 @@ impl Core {
     }
 
     fn persist_queue(&mut self) {
-        let queue = self.outbox.to_json();
+        let queue = stringify(&Value::Array(self.outbox.events()));
         self.persisted.set(QUEUE_KEY, &queue);
     }
 
@@ -190,7 +250,7 @@ fn send_batch(core: &Rc<RefCell<Core>>) {
             return;
         };
         (
-            json!({ "events": batch }).to_string(),
+            stringify(&json!({ "events": batch })),
             format!("{}/v1/events", c.endpoint),
             c.api_key.clone(),
         )
@@ -253,7 +313,7 @@ fn beacon(core: &Rc<RefCell<Core>>) {
         c.endpoint,
         js_sys::encode_uri_component(&c.api_key)
     );
-    let body = json!({ "events": events }).to_string();
+    let body = stringify(&json!({ "events": events }));
     if let Some(window) = web_sys::window() {
         let _ = window
             .navigator()
@@ -306,7 +366,9 @@ impl Tapemetric {
             outbox: Outbox::default(),
         };
         if let Some(saved) = core.persisted.get(QUEUE_KEY) {
-            core.outbox.restore(&saved);
+            if let Value::Array(events) = parse(&saved) {
+                core.outbox.restore_events(events);
+            }
         }
         let core = Rc::new(RefCell::new(core));
         let mut client = Tapemetric {
@@ -361,13 +423,8 @@ impl Tapemetric {
         c.persisted.set(USER_ID_KEY, &user_id);
         let mut fields = Map::new();
         fields.insert("user_id".into(), json!(user_id));
-        if let Some(traits) = js_sys::JSON::stringify(&traits)
-            .ok()
-            .and_then(|s| s.as_string())
-        {
-            if let Ok(Value::Object(props)) = serde_json::from_str::<Value>(&traits) {
-                fields.insert("props".into(), Value::Object(props));
-            }
+        if let Value::Object(props) = from_js(&traits) {
+            fields.insert("props".into(), Value::Object(props));
         }
         c.record(EventType::Identify, fields, None, None);
     }
@@ -403,13 +460,8 @@ impl Tapemetric {
     pub fn track(&self, name: String, props: JsValue) {
         let mut fields = Map::new();
         fields.insert("name".into(), json!(name));
-        if let Some(json_text) = js_sys::JSON::stringify(&props)
-            .ok()
-            .and_then(|s| s.as_string())
-        {
-            if let Ok(Value::Object(p)) = serde_json::from_str::<Value>(&json_text) {
-                fields.insert("props".into(), Value::Object(p));
-            }
+        if let Value::Object(p) = from_js(&props) {
+            fields.insert("props".into(), Value::Object(p));
         }
         self.core
             .borrow_mut()

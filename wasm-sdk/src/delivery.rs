@@ -77,6 +77,18 @@ impl Outbox {
         self.next_attempt_ms = now_ms + retry_delay_ms(self.failures);
     }
 
+    /// The waiting events, oldest first (to persist across page loads).
+    pub fn events(&self) -> Vec<Value> {
+        self.queue.iter().cloned().collect()
+    }
+
+    /// Restores persisted events (bounded like any push).
+    pub fn restore_events(&mut self, events: Vec<Value>) {
+        for event in events {
+            self.push(event);
+        }
+    }
+
     /// The queue as a JSON array, to persist across page loads.
     pub fn to_json(&self) -> String {
         Value::Array(self.queue.iter().cloned().collect()).to_string()
@@ -85,9 +97,7 @@ impl Outbox {
     /// Restores a persisted queue (ignores anything unreadable).
     pub fn restore(&mut self, persisted: &str) {
         if let Ok(Value::Array(events)) = serde_json::from_str(persisted) {
-            for event in events {
-                self.push(event);
-            }
+            self.restore_events(events);
         }
     }
 }
