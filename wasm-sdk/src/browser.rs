@@ -109,20 +109,27 @@ fn storage() -> Option<Storage> {
 /// Key-value state kept in localStorage, or in memory when storage is unavailable.
 #[derive(Default)]
 struct Persisted {
-    memory: std::collections::HashMap<String, String>,
+    /// The in-memory fallback: a handful of keys, so a plain list (no hash map in the wasm).
+    memory: Vec<(String, String)>,
 }
 
 impl Persisted {
     fn get(&self, key: &str) -> Option<String> {
         storage()
             .and_then(|s| s.get_item(key).ok().flatten())
-            .or_else(|| self.memory.get(key).cloned())
+            .or_else(|| {
+                self.memory
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
     }
 
     fn set(&mut self, key: &str, value: &str) {
         let stored = storage().is_some_and(|s| s.set_item(key, value).is_ok());
         if !stored {
-            self.memory.insert(key.to_string(), value.to_string());
+            self.memory.retain(|(k, _)| k != key);
+            self.memory.push((key.to_string(), value.to_string()));
         }
     }
 
@@ -130,7 +137,7 @@ impl Persisted {
         if let Some(s) = storage() {
             let _ = s.remove_item(key);
         }
-        self.memory.remove(key);
+        self.memory.retain(|(k, _)| k != key);
     }
 }
 
