@@ -291,6 +291,17 @@ fn health_and_prometheus_metrics_are_served(p: &Pipeline) {
         text.contains("tapemetric_query_duration_seconds_count"),
         "{text}"
     );
+    let openapi: Value = p
+        .http
+        .get(format!("{}/openapi.json", p.server.base_url))
+        .send()
+        .expect("openapi")
+        .json()
+        .expect("OpenAPI JSON");
+    assert!(
+        openapi["paths"]["/data/views/query"]["get"].is_object(),
+        "{openapi}"
+    );
 }
 
 /// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
