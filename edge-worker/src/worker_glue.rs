@@ -7,7 +7,7 @@
 use crate::buffer::{refusal, AppendRequest, BUFFER_BINDING};
 use crate::ingest::{self, RequestContext};
 use crate::user_agent::{UaCache, UaClassifier, UAP_CORE_REGEXES, UA_CACHE_ENTRIES};
-use event_schema::api_key::{ApiKey, ApiKeyVerifier};
+use event_schema::api_key::{constant_time_eq, ApiKey, ApiKeyVerifier};
 use event_schema::key_policy::request_origin;
 use event_schema::{limits, BatchError, GeoFields, UserAgentFields};
 use serde::Serialize;
@@ -213,12 +213,7 @@ fn authorize_export(req: &Request, env: &Env) -> std::result::Result<(), ApiErro
     let secret = required_config(env, "EXPORT_SECRET")?;
     let presented = req.headers().get("Authorization")?.unwrap_or_default();
     let expected = format!("Bearer {secret}");
-    let same = presented.len() == expected.len()
-        && presented
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = constant_time_eq(presented.as_bytes(), expected.as_bytes());
     if same {
         Ok(())
     } else {

@@ -45,6 +45,11 @@ pub fn is_valid_key_id(key_id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
+/// Compares two secrets without stopping at the first difference (no timing hint).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Signs and verifies API keys under one secret.
 #[derive(Clone)]
 pub struct ApiKeyVerifier {
@@ -91,14 +96,7 @@ impl ApiKeyVerifier {
             .decode(signature)
             .map_err(|_| ApiKeyError::Malformed)?;
         let expected = self.signature(tenant_id, key_id);
-        // Constant-time comparison: fold every byte before deciding.
-        if given.len() != expected.len()
-            || given
-                .iter()
-                .zip(expected.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                != 0
-        {
+        if !constant_time_eq(&given, &expected) {
             return Err(ApiKeyError::BadSignature);
         }
         Ok(ApiKey {

@@ -84,10 +84,7 @@ impl EdgeLake {
             .bearer_auth(&self.export_secret)
             .send()
             .await
-            .map_err(|source| LakeError::Unreachable {
-                url: self.base_url.clone(),
-                source,
-            })?;
+            .map_err(|source| self.unreachable(source))?;
         if response.status().is_success() {
             return Ok(response);
         }
@@ -98,6 +95,13 @@ impl EdgeLake {
             status,
             body,
         })
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> LakeError {
+        LakeError::Unreachable {
+            url: self.base_url.clone(),
+            source,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -112,10 +116,7 @@ impl EdgeLake {
         response
             .json()
             .await
-            .map_err(|source| LakeError::Unreachable {
-                url: self.base_url.clone(),
-                source,
-            })
+            .map_err(|source| self.unreachable(source))
     }
 
     /// Every object whose key sorts after `start_after`, in key order.
@@ -128,15 +129,12 @@ impl EdgeLake {
                 query.push(("cursor", c.clone()));
             }
             let request = self.http.get(self.url("/internal/objects")).query(&query);
-            let listing: Listing =
-                self.send("list", request)
-                    .await?
-                    .json()
-                    .await
-                    .map_err(|source| LakeError::Unreachable {
-                        url: self.base_url.clone(),
-                        source,
-                    })?;
+            let listing: Listing = self
+                .send("list", request)
+                .await?
+                .json()
+                .await
+                .map_err(|source| self.unreachable(source))?;
             objects.extend(listing.objects);
             match (listing.truncated, listing.cursor) {
                 (true, Some(next)) => cursor = Some(next),
@@ -157,10 +155,7 @@ impl EdgeLake {
             .await?
             .bytes()
             .await
-            .map_err(|source| LakeError::Unreachable {
-                url: self.base_url.clone(),
-                source,
-            })?;
+            .map_err(|source| self.unreachable(source))?;
         decode_batch(key, &bytes)
     }
 

@@ -180,12 +180,7 @@ async fn main() -> anyhow::Result<()> {
             let store = open_store(&cli.db)?;
             let lake = EdgeLake::new(&cli.edge_url, &export);
             let report = pull_once(&store, &lake, true, lookback_ms).await?;
-            let cutoff_ms = pull::now_ms() - cli.retention_days.max(1) * 86_400_000;
-            let expired = pull::with_store(&store, move |s| s.apply_retention(cutoff_ms)).await?;
-            eprintln!(
-                "retention: deleted {expired} events older than {} days",
-                cli.retention_days.max(1)
-            );
+            pull::expire_events(&store, cli.retention_days.max(1) * 86_400_000).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Serve { listen, interval } => {

@@ -151,16 +151,14 @@ pub fn view_metrics(
     } else {
         format!("{}, ", groups.join(", "))
     };
-    let group_by = if groups.is_empty() {
-        String::new()
+    let positions = (1..=groups.len())
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (group_by, order) = if groups.is_empty() {
+        (String::new(), "1".to_string())
     } else {
-        format!(
-            "GROUP BY {}",
-            (1..=groups.len())
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        (format!("GROUP BY {positions}"), positions)
     };
     // The metric definitions (docs/api.md states the same in words).
     let sql = format!(
@@ -180,7 +178,6 @@ pub fn view_metrics(
            AND (? IS NULL OR started_ms < ?)
          {group_by}
          ORDER BY {order}",
-        order = if groups.is_empty() { "1".to_string() } else { (1..=groups.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", ") },
     );
     let params: Vec<Box<dyn duckdb::ToSql>> = vec![
         Box::new(tenant_id.to_string()),

@@ -211,7 +211,7 @@ impl Store {
             .execute("DELETE FROM events WHERE ts < ?", params![cutoff_ms])? as u64)
     }
 
-    /// Views started per content id for one tenant (distinct `view_id` of `view_start` events),
+    /// Views started per content id for one tenant (the views of `view_facts`, bots left out),
     /// optionally limited to view starts in `[from_ms, to_ms)`.
     pub fn views_by_content(
         &self,
@@ -220,10 +220,10 @@ impl Store {
         to_ms: Option<i64>,
     ) -> Result<Vec<ContentViews>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT content_id, count(DISTINCT view_id) AS views
-             FROM events
-             WHERE tenant_id = ? AND type = 'view_start'
-               AND ts >= coalesce(?, ts) AND ts < coalesce(?, ts + 1)
+            "SELECT content_id, count(*) AS views
+             FROM view_facts
+             WHERE tenant_id = ?
+               AND started_ms >= coalesce(?, started_ms) AND started_ms < coalesce(?, started_ms + 1)
              GROUP BY content_id
              ORDER BY views DESC, content_id",
         )?;

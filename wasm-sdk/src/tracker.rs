@@ -216,9 +216,8 @@ impl ViewTracker {
         }
         let jump = position_s - self.last_position_s;
         match self.range_start_s {
-            Some(start) if (0.0..=MAX_CONTINUOUS_JUMP_S).contains(&jump) => {
-                let _ = start;
-            }
+            // The playhead moved on continuously: the open range grows.
+            Some(_) if (0.0..=MAX_CONTINUOUS_JUMP_S).contains(&jump) => {}
             Some(start) => {
                 self.close_range(start, self.last_position_s);
                 self.range_start_s = Some(position_s);

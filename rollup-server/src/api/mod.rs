@@ -42,13 +42,7 @@ pub async fn pull_and_record(
 ) -> Result<crate::pull::PullReport, PullError> {
     match crate::pull::pull_once(&state.store, &state.lake, flush_first, state.lookback_ms).await {
         Ok(report) => {
-            let cutoff_ms = crate::pull::now_ms() - state.retention_ms;
-            let expired =
-                crate::pull::with_store(&state.store, move |s| s.apply_retention(cutoff_ms))
-                    .await?;
-            if expired > 0 {
-                tracing::info!(events = expired, "retention: deleted expired events");
-            }
+            crate::pull::expire_events(&state.store, state.retention_ms).await?;
             let newest =
                 crate::pull::with_store(&state.store, |s| s.newest_loaded_upload_ms()).await?;
             state
