@@ -21,6 +21,8 @@ pub enum LakeError {
     },
     #[error("batch object {key} is not valid gzip NDJSON: {reason}")]
     BadObject { key: String, reason: String },
+    #[error("reading the lake failed: {0}")]
+    Task(String),
 }
 
 /// One listed batch object.
@@ -198,4 +200,126 @@ pub fn decode_batch(key: &str, gzipped: &[u8]) -> Result<DecodedBatch, LakeError
 /// The tenant partition of a lake key (`.../tenant=T/...`).
 pub fn tenant_of_key(key: &str) -> Option<&str> {
     key.split('/').find_map(|part| part.strip_prefix("tenant="))
+}
+
+/// A lake in a local directory with the R2 layout (`events/v1/date=.../tenant=.../<ulid>.ndjson.gz`),
+/// e.g. a mirror of the bucket or a generated dataset.
+#[derive(Clone, Debug)]
+pub struct DirLake {
+    root: std::path::PathBuf,
+}
+
+impl DirLake {
+    /// A lake rooted at `root`.
+    pub fn new(root: &std::path::Path) -> DirLake {
+        DirLake {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn bad(&self, key: &str, e: std::io::Error) -> LakeError {
+        LakeError::BadObject {
+            key: key.to_string(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Every `.ndjson.gz` object whose key sorts after `start_after`, in key order.
+    pub fn list_after(&self, start_after: &str) -> Result<Vec<ListedObject>, LakeError> {
+        let mut objects = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries =
+                std::fs::read_dir(&dir).map_err(|e| self.bad(&dir.display().to_string(), e))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| self.bad(&dir.display().to_string(), e))?;
+                let path = entry.path();
+                let meta = entry
+                    .metadata()
+                    .map_err(|e| self.bad(&path.display().to_string(), e))?;
+                if meta.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let Ok(relative) = path.strip_prefix(&self.root) else {
+                    continue;
+                };
+                let key = relative.to_string_lossy().replace('\\', "/");
+                if !key.ends_with(".ndjson.gz") || key.as_str() <= start_after {
+                    continue;
+                }
+                let uploaded_ms = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                objects.push(ListedObject {
+                    key,
+                    size: meta.len(),
+                    uploaded_ms,
+                });
+            }
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    /// Reads and decodes one object.
+    pub fn fetch(&self, key: &str) -> Result<DecodedBatch, LakeError> {
+        let bytes = std::fs::read(self.root.join(key)).map_err(|e| self.bad(key, e))?;
+        decode_batch(key, &bytes)
+    }
+}
+
+/// Where a pull reads batch objects from.
+#[derive(Clone)]
+pub enum Lake {
+    /// The R2 bucket, through the edge worker's export routes.
+    Edge(EdgeLake),
+    /// A local directory in the lake layout.
+    Dir(DirLake),
+}
+
+impl Lake {
+    /// Makes the edge write out its buffers (a directory has none).
+    pub async fn flush(&self) -> Result<Option<FlushReport>, LakeError> {
+        match self {
+            Lake::Edge(edge) => edge.flush().await.map(Some),
+            Lake::Dir(_) => Ok(None),
+        }
+    }
+
+    /// Every object whose key sorts after `start_after`, in key order.
+    pub async fn list_after(&self, start_after: &str) -> Result<Vec<ListedObject>, LakeError> {
+        match self {
+            Lake::Edge(edge) => edge.list_after(start_after).await,
+            Lake::Dir(dir) => {
+                let (dir, start) = (dir.clone(), start_after.to_string());
+                tokio::task::spawn_blocking(move || dir.list_after(&start))
+                    .await
+                    .unwrap_or_else(|e| Err(LakeError::Task(e.to_string())))
+            }
+        }
+    }
+
+    /// Downloads (or reads) and decodes one object.
+    pub async fn fetch(&self, key: &str) -> Result<DecodedBatch, LakeError> {
+        match self {
+            Lake::Edge(edge) => edge.fetch(key).await,
+            Lake::Dir(dir) => {
+                let (dir, key) = (dir.clone(), key.to_string());
+                tokio::task::spawn_blocking(move || dir.fetch(&key))
+                    .await
+                    .unwrap_or_else(|e| Err(LakeError::Task(e.to_string())))
+            }
+        }
+    }
+
+    /// The edge, when there is one (key policies go there).
+    pub fn edge(&self) -> Option<&EdgeLake> {
+        match self {
+            Lake::Edge(edge) => Some(edge),
+            Lake::Dir(_) => None,
+        }
+    }
 }

@@ -4,16 +4,18 @@
 mod api;
 mod auth;
 mod lake;
+mod mave;
 mod metrics;
 mod pull;
 mod store;
 mod telemetry;
 
 use anyhow::{bail, Context};
+use api::cors::CorsOrigins;
 use auth::{Claims, Role, TokenAuthority};
 use clap::{Parser, Subcommand};
 use event_schema::api_key::{is_valid_tenant_id, ApiKeyVerifier};
-use lake::EdgeLake;
+use lake::{DirLake, EdgeLake, Lake};
 use pull::{pull_once, SharedStore};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,10 @@ struct Cli {
         default_value = "http://127.0.0.1:8787"
     )]
     edge_url: String,
+    /// Read batch objects from this directory (the lake layout, e.g. a bucket mirror or a generated
+    /// dataset) instead of from the edge.
+    #[arg(long, global = true, env = "TAPEMETRIC_LAKE_DIR")]
+    lake_dir: Option<PathBuf>,
     /// Secret for signing and verifying JWTs.
     #[arg(long, global = true, env = "JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
@@ -75,6 +81,11 @@ enum Command {
         /// Seconds between scheduled pulls.
         #[arg(long, default_value_t = 300)]
         interval: u64,
+        /// Browser origins allowed to call the API (CORS), comma-separated, e.g.
+        /// `https://grafana.example.com,http://localhost:8080`; `*` allows any origin (tokens travel
+        /// in the Authorization header, never in cookies).
+        #[arg(long, env = "TAPEMETRIC_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
     },
     /// Flush the edge and pull every new batch once, then exit.
     Ingest {
@@ -122,6 +133,18 @@ fn check_tenant(tenant: &str) -> anyhow::Result<()> {
         bail!("--tenant must be 1-64 lowercase letters, digits or `-`; got `{tenant}`");
     }
     Ok(())
+}
+
+/// The lake to pull from: `--lake-dir` if given, else the edge's export routes.
+fn open_lake(cli: &Cli) -> anyhow::Result<Lake> {
+    if let Some(dir) = &cli.lake_dir {
+        if !dir.is_dir() {
+            bail!("--lake-dir {} is not a directory", dir.display());
+        }
+        return Ok(Lake::Dir(DirLake::new(dir)));
+    }
+    let export = required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?;
+    Ok(Lake::Edge(EdgeLake::new(&cli.edge_url, &export)))
 }
 
 fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
@@ -176,20 +199,29 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("key id {} for tenant {}", issued.key_id, issued.tenant_id);
         }
         Command::Ingest { once: _ } => {
-            let export = required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?;
             let store = open_store(&cli.db)?;
-            let lake = EdgeLake::new(&cli.edge_url, &export);
+            let lake = open_lake(&cli)?;
+            let started = std::time::Instant::now();
             let report = pull_once(&store, &lake, true, lookback_ms).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!(
+                "loaded {} events from {} objects in {seconds:.1} s ({:.0} events/s), {} duplicates skipped",
+                report.events_loaded,
+                report.objects_loaded,
+                report.events_loaded as f64 / seconds.max(1e-9),
+                report.duplicates_skipped
+            );
             pull::expire_events(&store, cli.retention_days.max(1) * 86_400_000).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
-        Command::Serve { listen, interval } => {
+        Command::Serve {
+            listen,
+            interval,
+            cors_origins,
+        } => {
             let state = api::AppState {
                 store: open_store(&cli.db)?,
-                lake: EdgeLake::new(
-                    &cli.edge_url,
-                    &required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?,
-                ),
+                lake: open_lake(&cli)?,
                 tokens: TokenAuthority::new(
                     required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?.as_bytes(),
                 ),
@@ -200,6 +232,7 @@ async fn main() -> anyhow::Result<()> {
                 lookback_ms,
                 retention_ms: cli.retention_days.max(1) * 86_400_000,
                 telemetry: Arc::new(telemetry::Telemetry::default()),
+                cors: Arc::new(CorsOrigins::parse(cors_origins).map_err(anyhow::Error::msg)?),
             };
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
             spawn_key_policy_sync(state.clone());
@@ -224,7 +257,7 @@ fn spawn_scheduler(state: api::AppState, interval: Duration) {
         loop {
             ticker.tick().await;
             let _one_pull_at_a_time = state.pull_lock.lock().await;
-            match pull_once(&state.store, &state.lake, false, state.lookback_ms).await {
+            match api::pull_and_record(&state, false).await {
                 Ok(report) => tracing::info!(
                     objects = report.objects_loaded,
                     events = report.events_loaded,

@@ -1,4 +1,4 @@
-//! View metrics over `view_facts`: the one definition of each metric (in SQL, below), grouped by an
+//! View metrics over the `views` table: the one definition of each metric (in SQL, below), grouped by an
 //! allow-listed set of dimensions and an optional time step. Request strings never reach the SQL:
 //! dimensions and steps are enums whose SQL fragments are constants; values are bound parameters.
 
@@ -11,6 +11,7 @@ pub enum Dimension {
     ContentId,
     ContentType,
     Browser,
+    BrowserEngine,
     Os,
     DeviceType,
     Device,
@@ -24,11 +25,12 @@ pub enum Dimension {
 
 impl Dimension {
     /// Every dimension with its API name (the first name is the one answered).
-    const NAMES: [(&'static str, Dimension); 13] = [
+    const NAMES: [(&'static str, Dimension); 14] = [
         ("playbackId", Dimension::ContentId),
         ("contentId", Dimension::ContentId),
         ("contentType", Dimension::ContentType),
         ("browser", Dimension::Browser),
+        ("browserEngine", Dimension::BrowserEngine),
         ("os", Dimension::Os),
         ("deviceType", Dimension::DeviceType),
         ("device", Dimension::Device),
@@ -63,7 +65,7 @@ impl Dimension {
             .map_or("unknown", |(n, _)| *n)
     }
 
-    /// The SQL expression over `view_facts` (a constant).
+    /// The SQL expression over the `views` table (a constant).
     fn sql(self) -> &'static str {
         match self {
             Dimension::ContentId => "content_id",
@@ -77,8 +79,9 @@ impl Dimension {
             Dimension::Subdivision => "subdivision",
             Dimension::Timezone => "timezone",
             Dimension::ViewerId => "viewer_id",
-            // The source page: the path of the page the view started on.
-            Dimension::Source => "regexp_extract(page_url, '^[a-z]+://[^/]+(/[^?#]*)', 1)",
+            // The page the view started on, without query and fragment.
+            Dimension::Source => "source",
+            Dimension::BrowserEngine => "browser_engine",
         }
     }
 }
@@ -127,6 +130,35 @@ pub struct MetricsQuery {
     pub to_ms: Option<i64>,
     pub time_step: Option<TimeStep>,
     pub breakdown: Vec<Dimension>,
+    /// Only views whose dimension equals the value (one value per dimension).
+    pub filters: Vec<(Dimension, String)>,
+}
+
+impl MetricsQuery {
+    /// The WHERE clause over `views` for this query's tenant, window, content and filters, with its
+    /// bound parameters (SQL fragments are constants; values are parameters).
+    fn where_clause(&self, tenant_id: &str) -> (String, Vec<Box<dyn duckdb::ToSql>>) {
+        let mut sql = String::from(
+            "WHERE tenant_id = ?
+               AND (? IS NULL OR content_id = ?)
+               AND (? IS NULL OR started_ms >= ?)
+               AND (? IS NULL OR started_ms < ?)",
+        );
+        let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![
+            Box::new(tenant_id.to_string()),
+            Box::new(self.content_id.clone()),
+            Box::new(self.content_id.clone()),
+            Box::new(self.from_ms),
+            Box::new(self.from_ms),
+            Box::new(self.to_ms),
+            Box::new(self.to_ms),
+        ];
+        for (dimension, value) in &self.filters {
+            sql.push_str(&format!(" AND {} = ?", dimension.sql()));
+            params.push(Box::new(value.clone()));
+        }
+        (sql, params)
+    }
 }
 
 /// The metrics of every group, as Livepeer's `ViewershipMetric` objects.
@@ -160,6 +192,7 @@ pub fn view_metrics(
     } else {
         (format!("GROUP BY {positions}"), positions)
     };
+    let (where_sql, params) = query.where_clause(tenant_id);
     // The metric definitions (docs/api.md states the same in words).
     let sql = format!(
         "SELECT {select_groups}
@@ -171,23 +204,11 @@ pub fn view_metrics(
             coalesce(sum(rebuffer_ms)::DOUBLE / nullif(sum(watched_ms) + sum(rebuffer_ms), 0), 0)::DOUBLE AS rebuffer_ratio,
             (count(*) FILTER (WHERE fatal_error) / count(*))::DOUBLE AS error_rate,
             (count(*) FILTER (WHERE NOT reached_first_frame AND NOT fatal_error) / count(*))::DOUBLE AS exits_before_start
-         FROM view_facts
-         WHERE tenant_id = ?
-           AND (? IS NULL OR content_id = ?)
-           AND (? IS NULL OR started_ms >= ?)
-           AND (? IS NULL OR started_ms < ?)
+         FROM views
+         {where_sql}
          {group_by}
          ORDER BY {order}",
     );
-    let params: Vec<Box<dyn duckdb::ToSql>> = vec![
-        Box::new(tenant_id.to_string()),
-        Box::new(query.content_id.clone()),
-        Box::new(query.content_id.clone()),
-        Box::new(query.from_ms),
-        Box::new(query.from_ms),
-        Box::new(query.to_ms),
-        Box::new(query.to_ms),
-    ];
     let mut stmt = conn.prepare(&sql)?;
     let dims = query.breakdown.clone();
     let has_step = query.time_step.is_some();
@@ -449,8 +470,8 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (json!("DE"), json!("/watch/film"), 2),
-                (json!("US"), json!("/watch/film"), 1)
+                (json!("DE"), json!("https://tv.example/watch/film"), 2),
+                (json!("US"), json!("https://tv.example/watch/film"), 1)
             ]
         );
         assert!(rows[0]["timestamp"]

@@ -1,9 +1,10 @@
 //! One pull: (optionally) make the edge flush, push revocations, list lake objects after the cursor
 //! with a look-back, and load each object not loaded yet, each in its own transaction.
 
-use crate::lake::{tenant_of_key, EdgeLake, FlushReport, LakeError};
+use crate::lake::{tenant_of_key, DecodedBatch, FlushReport, Lake, LakeError, ListedObject};
 use crate::store::{ObjectRecord, Store, StoreError};
 use event_schema::batch_key::BatchObjectKey;
+use event_schema::StoredEvent;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -58,16 +59,25 @@ pub async fn with_store<T: Send + 'static>(
     .map_err(|e| PullError::Poisoned(e.to_string()))?
 }
 
-/// Pulls every new lake object into the store.
+/// Most objects loaded in one transaction.
+const CHUNK_OBJECTS: usize = 256;
+/// A transaction closes once it holds this many events.
+const CHUNK_EVENTS: usize = 1_000_000;
+/// Objects fetched at once.
+const FETCH_CONCURRENCY: usize = 4;
+
+/// Pulls every new lake object into the store: objects are fetched a few at a time and loaded in
+/// chunks, each chunk (its events, the views they touch, and the record of its objects) in one
+/// transaction.
 pub async fn pull_once(
     store: &SharedStore,
-    lake: &EdgeLake,
+    lake: &Lake,
     flush_first: bool,
     lookback_ms: i64,
 ) -> Result<PullReport, PullError> {
     let mut report = PullReport::default();
     if flush_first {
-        report.flushed = Some(lake.flush().await?);
+        report.flushed = lake.flush().await?;
     }
     push_key_policies(store, lake).await?;
     let newest = with_store(store, |s| s.newest_loaded_upload_ms()).await?;
@@ -80,47 +90,101 @@ pub async fn pull_once(
     report.objects_listed = listed.len() as u64;
     let window_start = start_after.clone();
     let loaded = with_store(store, move |s| s.loaded_object_keys_after(&window_start)).await?;
-    let pending: Vec<_> = listed
+    let pending: Vec<ListedObject> = listed
         .into_iter()
         .filter(|o| !loaded.contains(&o.key))
         .collect();
     let pending_total = pending.len();
-    if !pending.is_empty() {
-        tracing::info!(objects = pending.len(), "loading new batch objects");
+    if pending_total == 0 {
+        return Ok(report);
     }
-    for (done, object) in pending.into_iter().enumerate() {
-        let batch = lake.fetch(&object.key).await?;
-        report.bad_lines += batch.bad_lines;
-        let key = object.key.clone();
-        let uploaded_ms = object.uploaded_ms;
-        let outcome = with_store(store, move |s| {
-            let record = ObjectRecord {
-                key: &key,
-                tenant_id: tenant_of_key(&key),
-                uploaded_ms,
-                loaded_at_ms: now_ms(),
+    tracing::info!(objects = pending_total, "loading new batch objects");
+    let started = std::time::Instant::now();
+    let mut queue = pending.into_iter();
+    let mut done = 0usize;
+    let mut bytes = 0u64;
+    loop {
+        // Fetch one chunk, a few objects at a time.
+        let mut chunk: Vec<(ListedObject, Vec<StoredEvent>)> = Vec::new();
+        let mut chunk_events = 0usize;
+        let mut fetching = tokio::task::JoinSet::new();
+        let mut order = 0usize;
+        let mut fetched: Vec<(usize, ListedObject, DecodedBatch)> = Vec::new();
+        loop {
+            while fetching.len() < FETCH_CONCURRENCY
+                && order < CHUNK_OBJECTS
+                && chunk_events + fetched.iter().map(|f| f.2.events.len()).sum::<usize>()
+                    < CHUNK_EVENTS
+            {
+                let Some(object) = queue.next() else { break };
+                let lake = lake.clone();
+                let index = order;
+                order += 1;
+                fetching.spawn(async move {
+                    let batch = lake.fetch(&object.key).await;
+                    (index, object, batch)
+                });
+            }
+            let Some(joined) = fetching.join_next().await else {
+                break;
             };
-            s.load_batch(&record, &batch.events)
+            let (index, object, batch) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
+            let batch = batch?;
+            chunk_events += batch.events.len();
+            fetched.push((index, object, batch));
+        }
+        if fetched.is_empty() {
+            break;
+        }
+        fetched.sort_by_key(|f| f.0);
+        for (_, object, batch) in fetched {
+            report.bad_lines += batch.bad_lines;
+            chunk.push((object, batch.events));
+        }
+        let loaded_at_ms = now_ms();
+        let (chunk, outcomes) = with_store(store, move |s| {
+            let records: Vec<(ObjectRecord<'_>, &[StoredEvent])> = chunk
+                .iter()
+                .map(|(object, events)| {
+                    (
+                        ObjectRecord {
+                            key: &object.key,
+                            tenant_id: tenant_of_key(&object.key),
+                            uploaded_ms: object.uploaded_ms,
+                            loaded_at_ms,
+                        },
+                        events.as_slice(),
+                    )
+                })
+                .collect();
+            let outcomes = s.load_objects(&records)?;
+            drop(records);
+            Ok((chunk, outcomes))
         })
         .await?;
-        if !outcome.newly_loaded {
-            continue;
+        for ((object, _), outcome) in chunk.iter().zip(outcomes) {
+            if !outcome.newly_loaded {
+                continue;
+            }
+            report.objects_loaded += 1;
+            report.events_loaded += outcome.inserted;
+            report.duplicates_skipped += outcome.duplicates;
+            let tenant = tenant_of_key(&object.key).unwrap_or("unknown").to_string();
+            let entry = report.tenants.entry(tenant).or_default();
+            entry.objects_loaded += 1;
+            entry.events_loaded += outcome.inserted;
+            entry.duplicates_skipped += outcome.duplicates;
         }
-        report.objects_loaded += 1;
-        report.events_loaded += outcome.inserted;
-        report.duplicates_skipped += outcome.duplicates;
-        let tenant = tenant_of_key(&object.key).unwrap_or("unknown").to_string();
-        let entry = report.tenants.entry(tenant).or_default();
-        entry.objects_loaded += 1;
-        entry.events_loaded += outcome.inserted;
-        entry.duplicates_skipped += outcome.duplicates;
+        done += chunk.len();
+        bytes += chunk.iter().map(|(object, _)| object.size).sum::<u64>();
+        let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
-            object = %object.key,
-            progress = format!("{}/{pending_total}", done + 1),
-            bytes = object.size,
-            events = outcome.inserted,
-            duplicates = outcome.duplicates,
-            "loaded batch object"
+            progress = format!("{done}/{pending_total} objects"),
+            gzip_mb = bytes / 1_000_000,
+            events = report.events_loaded,
+            duplicates = report.duplicates_skipped,
+            events_per_s = (report.events_loaded as f64 / seconds.max(1e-9)) as u64,
+            "loaded a chunk of batch objects (events, views and object records in one transaction)"
         );
     }
     Ok(report)
@@ -128,7 +192,10 @@ pub async fn pull_once(
 
 /// Pushes the key policy document to the edge. An unreachable edge is logged, not an error: the
 /// 30-second sync and the next pull retry.
-pub async fn push_key_policies(store: &SharedStore, lake: &EdgeLake) -> Result<bool, PullError> {
+pub async fn push_key_policies(store: &SharedStore, lake: &Lake) -> Result<bool, PullError> {
+    let Some(lake) = lake.edge() else {
+        return Ok(false);
+    };
     let policies = with_store(store, |s| s.key_policies()).await?;
     match lake.push_key_policies(&policies).await {
         Ok(()) => Ok(true),

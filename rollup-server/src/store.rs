@@ -29,7 +29,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "004_user_agent_opt_in",
         include_str!("../migrations/004_user_agent_opt_in.sql"),
     ),
+    (
+        5,
+        "005_materialized_views",
+        include_str!("../migrations/005_materialized_views.sql"),
+    ),
 ];
+
+/// Recomputes the views listed in `views_affected` (see the file for the view rules).
+const REFRESH_VIEWS: &str = include_str!("../sql/refresh_views.sql");
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +134,15 @@ impl Store {
             tx.commit()?;
             tracing::info!(migration = name, "applied migration");
         }
+        // Views of events stored before views were materialized (a migration lists them).
+        let pending: i64 =
+            conn.query_row("SELECT count(*) FROM views_affected", [], |row| row.get(0))?;
+        if pending > 0 {
+            tracing::info!(views = pending, "computing views of stored events");
+            let tx = conn.transaction()?;
+            tx.execute_batch(REFRESH_VIEWS)?;
+            tx.commit()?;
+        }
         Ok(Store { conn })
     }
 
@@ -149,69 +166,137 @@ impl Store {
             })?)
     }
 
-    /// Loads one batch object's events and records the object, all in one transaction: a crash at any
-    /// point leaves either nothing or everything. Re-loading a recorded object changes nothing.
+    /// Loads one batch object's events and records the object (see [`Store::load_objects`]).
+    #[cfg(test)]
     pub fn load_batch(
         &mut self,
         object: &ObjectRecord<'_>,
         events: &[StoredEvent],
     ) -> Result<LoadOutcome, StoreError> {
+        let outcomes = self.load_objects(&[(object.clone(), events)])?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
+    }
+
+    /// Loads several batch objects' events, records the objects, and recomputes the views the new
+    /// events touch, all in one transaction: a crash at any point leaves either nothing or everything.
+    /// Objects recorded before are skipped; events already stored (same `tenant_id` and `eid`, from a
+    /// retry or a re-flush) are skipped. Returns one outcome per object, in order.
+    pub fn load_objects(
+        &mut self,
+        objects: &[(ObjectRecord<'_>, &[StoredEvent])],
+    ) -> Result<Vec<LoadOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
-        let seen: Option<String> = tx
-            .query_row(
-                "SELECT object_key FROM loaded_objects WHERE object_key = ?",
-                params![object.key],
-                |row| row.get(0),
-            )
-            .optional()?;
-        if seen.is_some() {
-            return Ok(LoadOutcome::default());
+        let mut outcomes = vec![LoadOutcome::default(); objects.len()];
+        let mut fresh = Vec::new();
+        {
+            let mut seen = tx.prepare("SELECT 1 FROM loaded_objects WHERE object_key = ?")?;
+            let mut keys = HashSet::new();
+            for (i, (object, _)) in objects.iter().enumerate() {
+                if keys.insert(object.key) && !seen.exists(params![object.key])? {
+                    fresh.push(i);
+                }
+            }
         }
-        tx.execute("DELETE FROM events_staging", [])?;
+        if fresh.is_empty() {
+            return Ok(outcomes);
+        }
+        tx.execute_batch("DELETE FROM events_staging")?;
         {
             let mut appender = tx.appender("events_staging")?;
-            for e in events {
-                append_event(&mut appender, e)?;
+            for &i in &fresh {
+                let (object, events) = &objects[i];
+                for e in events.iter() {
+                    append_event(&mut appender, e, object.key)?;
+                }
             }
             appender.flush()?;
         }
-        // Events are unique by (tenant_id, eid): later copies (retries, re-flushes) are skipped.
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO events
-             SELECT * FROM (SELECT DISTINCT ON (tenant_id, eid) * FROM events_staging)",
-            [],
-        )? as u64;
-        tx.execute("DELETE FROM events_staging", [])?;
-        let duplicates = events.len() as u64 - inserted;
-        tx.execute(
-            "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
-             VALUES (?, ?, ?, ?, ?, ?)",
-            params![
-                object.key,
-                object.tenant_id,
-                object.uploaded_ms,
-                object.loaded_at_ms,
-                inserted as i64,
-                duplicates as i64
-            ],
+        // Events are unique by (tenant_id, eid): the first copy in this load is kept unless one is
+        // stored already. No index: one anti-join per load instead of an index over every event id.
+        tx.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE new_rows AS
+             SELECT s.rowid AS r FROM events_staging s
+             WHERE s.rowid IN (SELECT min(rowid) FROM events_staging GROUP BY tenant_id, eid)
+               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = s.tenant_id AND e.eid = s.eid);
+             INSERT INTO events
+             SELECT * EXCLUDE (object_key) FROM events_staging WHERE rowid IN (SELECT r FROM new_rows);",
         )?;
+        let mut inserted_per_object = std::collections::HashMap::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT s.object_key, count(*) FROM events_staging s SEMI JOIN new_rows n ON s.rowid = n.r
+                 GROUP BY s.object_key",
+            )?;
+            let rows = stmt.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (key, n) = row?;
+                inserted_per_object.insert(key, n as u64);
+            }
+        }
+        // identify links: the latest per anonymous id wins; views of that anonymous id follow.
+        tx.execute_batch(
+            "INSERT INTO identities
+             SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM events_staging
+             WHERE type = 'identify' AND user_id IS NOT NULL
+             GROUP BY tenant_id, anonymous_id
+             ON CONFLICT (tenant_id, anonymous_id) DO UPDATE SET
+                 user_id = CASE WHEN excluded.ts >= identities.ts THEN excluded.user_id ELSE identities.user_id END,
+                 ts = greatest(excluded.ts, identities.ts);
+             UPDATE views SET viewer_id = coalesce(views.user_id, i.user_id, views.anonymous_id)
+             FROM identities i
+             WHERE views.tenant_id = i.tenant_id AND views.anonymous_id = i.anonymous_id
+               AND (i.tenant_id, i.anonymous_id) IN (
+                   SELECT tenant_id, anonymous_id FROM events_staging WHERE type = 'identify');
+             INSERT INTO views_affected
+             SELECT DISTINCT tenant_id, view_id FROM events_staging WHERE view_id IS NOT NULL;",
+        )?;
+        tx.execute_batch(REFRESH_VIEWS)?;
+        tx.execute_batch("DELETE FROM events_staging; DROP TABLE new_rows;")?;
+        {
+            let mut record = tx.prepare(
+                "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )?;
+            for &i in &fresh {
+                let (object, events) = &objects[i];
+                let inserted = inserted_per_object.get(object.key).copied().unwrap_or(0);
+                let duplicates = events.len() as u64 - inserted;
+                record.execute(params![
+                    object.key,
+                    object.tenant_id,
+                    object.uploaded_ms,
+                    object.loaded_at_ms,
+                    inserted as i64,
+                    duplicates as i64
+                ])?;
+                outcomes[i] = LoadOutcome {
+                    inserted,
+                    duplicates,
+                    newly_loaded: true,
+                };
+            }
+        }
         tx.commit()?;
-        Ok(LoadOutcome {
-            inserted,
-            duplicates,
-            newly_loaded: true,
-        })
+        Ok(outcomes)
     }
 
-    /// Deletes events older than `cutoff_ms` (client time), and with them everything derived from them
-    /// (views and metrics are computed from events). Returns how many events were deleted.
-    pub fn apply_retention(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM events WHERE ts < ?", params![cutoff_ms])? as u64)
+    /// Deletes events older than `cutoff_ms` (client time) and the views that started before it, with
+    /// their played ranges. Returns how many events were deleted.
+    pub fn apply_retention(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM view_ranges WHERE started_ms < ?",
+            params![cutoff_ms],
+        )?;
+        tx.execute("DELETE FROM views WHERE started_ms < ?", params![cutoff_ms])?;
+        let deleted = tx.execute("DELETE FROM events WHERE ts < ?", params![cutoff_ms])? as u64;
+        tx.commit()?;
+        Ok(deleted)
     }
 
-    /// Views started per content id for one tenant (the views of `view_facts`, bots left out),
+    /// Views started per content id for one tenant (bots left out),
     /// optionally limited to view starts in `[from_ms, to_ms)`.
     pub fn views_by_content(
         &self,
@@ -221,7 +306,7 @@ impl Store {
     ) -> Result<Vec<ContentViews>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT content_id, count(*) AS views
-             FROM view_facts
+             FROM views
              WHERE tenant_id = ?
                AND started_ms >= coalesce(?, started_ms) AND started_ms < coalesce(?, started_ms + 1)
              GROUP BY content_id
@@ -256,6 +341,39 @@ impl Store {
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
         Ok(crate::metrics::realtime_viewers(
             &self.conn, tenant_id, since_ms, query,
+        )?)
+    }
+
+    /// mave plays per interval (see [`crate::mave::plays`]).
+    pub fn mave_plays(
+        &self,
+        tenant_id: &str,
+        query: &crate::mave::PlaysQuery,
+        now_ms: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(crate::mave::plays(&self.conn, tenant_id, query, now_ms)?)
+    }
+
+    /// mave plays per interval and source page (see [`crate::mave::sources`]).
+    pub fn mave_sources(
+        &self,
+        tenant_id: &str,
+        query: &crate::mave::PlaysQuery,
+        now_ms: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(crate::mave::sources(&self.conn, tenant_id, query, now_ms)?)
+    }
+
+    /// mave engagement per range (see [`crate::mave::engagement`]).
+    pub fn mave_engagement(
+        &self,
+        tenant_id: &str,
+        query: &crate::mave::PlaysQuery,
+        ranges: u32,
+        now_ms: i64,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        Ok(crate::mave::engagement(
+            &self.conn, tenant_id, query, ranges, now_ms,
         )?)
     }
 
@@ -354,7 +472,11 @@ fn json_or_null<T: serde::Serialize>(value: &T, empty: bool) -> Option<String> {
     (!empty).then(|| serde_json::to_string(value).unwrap_or_default())
 }
 
-fn append_event(appender: &mut duckdb::Appender<'_>, s: &StoredEvent) -> Result<(), duckdb::Error> {
+fn append_event(
+    appender: &mut duckdb::Appender<'_>,
+    s: &StoredEvent,
+    object_key: &str,
+) -> Result<(), duckdb::Error> {
     let e = &s.event;
     let content_type = e.content_type.map(|t| t.as_str());
     let played = e.played.as_ref().and_then(|p| json_or_null(p, false));
@@ -408,6 +530,7 @@ fn append_event(appender: &mut duckdb::Appender<'_>, s: &StoredEvent) -> Result<
         geo.timezone,
         geo.colo,
         ua.user_agent,
+        object_key,
     ])
 }
 

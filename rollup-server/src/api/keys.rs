@@ -120,14 +120,48 @@ pub async fn create_key(
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
-/// `GET /api/v1/keys`: the token's tenant's keys (never the key strings).
+/// One entry of `GET /api/v1/keys`: mave's `key` and `disabled_at`, and the record.
+#[derive(Debug, Serialize)]
+pub struct ListedKey {
+    pub key: String,
+    /// When the key was revoked (RFC 3339), or null while it works.
+    pub disabled_at: Option<String>,
+    #[serde(flatten)]
+    pub record: ApiKeyRecord,
+}
+
+/// `GET /api/v1/keys` (admin): the token's tenant's keys, as mave lists them (`key`, `disabled_at`).
+/// The key strings are derived again from the server secret: none is stored.
 pub async fn list_keys(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.require_admin()?;
     let tenant = auth.0.tenant;
-    let keys = with_store(&state.store, move |s| s.api_keys(&tenant)).await?;
+    let records = with_store(&state.store, move |s| s.api_keys(&tenant)).await?;
+    let keys: Vec<ListedKey> = records
+        .into_iter()
+        .map(|record| ListedKey {
+            key: state.keys.issue(&ApiKey {
+                tenant_id: record.tenant_id.clone(),
+                key_id: record.key_id.clone(),
+            }),
+            disabled_at: record.revoked_at_ms.map(rfc3339),
+            record,
+        })
+        .collect();
     Ok(Json(serde_json::json!({ "keys": keys })))
+}
+
+/// Epoch ms as an RFC 3339 date-time.
+fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// `DELETE /api/v1/keys/{key_id}` (admin): revoke; the edge refuses the key within 60 s.
@@ -156,6 +190,7 @@ pub async fn revoke_key(
     }
     let pushed = push_key_policies(&state.store, &state.lake).await?;
     Ok(Json(serde_json::json!({
+        "message": "Key revoked",
         "key_id": key_id,
         "revoked": true,
         "edge_updated": pushed,

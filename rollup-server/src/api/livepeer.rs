@@ -31,7 +31,9 @@ pub fn parse_metrics_query(raw: Option<&str>) -> Result<MetricsQuery, ApiError> 
             "playbackId" | "contentId" => query.content_id = Some(value.into_owned()),
             "from" => query.from_ms = Some(parse_instant("from", &value)?),
             "to" => query.to_ms = Some(parse_instant("to", &value)?),
-            "timeStep" => query.time_step = Some(TimeStep::parse(&value).map_err(ApiError::bad_request)?),
+            "timeStep" => {
+                query.time_step = Some(TimeStep::parse(&value).map_err(ApiError::bad_request)?)
+            }
             "breakdownBy[]" | "breakdownBy" => {
                 let dimension = Dimension::parse(&value).map_err(ApiError::bad_request)?;
                 if !query.breakdown.contains(&dimension) {
@@ -41,9 +43,19 @@ pub fn parse_metrics_query(raw: Option<&str>) -> Result<MetricsQuery, ApiError> 
             // Livepeer filters with no meaning here: every view belongs to the token's tenant.
             "assetId" | "streamId" | "creatorId" => {}
             other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter `{other}`; expected playbackId, from, to, timeStep, breakdownBy[]"
-                )))
+                // A dimension's name filters by its value: `country=DE`.
+                let dimension = Dimension::parse(other).map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "unknown parameter `{other}`; expected playbackId, from, to, timeStep, breakdownBy[], \
+                         or a dimension to filter by (country=DE)"
+                    ))
+                })?;
+                if query.filters.iter().any(|(d, _)| *d == dimension) {
+                    return Err(ApiError::bad_request(format!(
+                        "`{other}` is given twice; filter by one value per dimension"
+                    )));
+                }
+                query.filters.push((dimension, value.into_owned()));
             }
         }
     }
@@ -141,9 +153,22 @@ mod tests {
             "from=yesterday",
             "from=5&to=5",
             "x=1",
+            "country=DE&country=FR",
         ] {
             assert!(parse_metrics_query(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn dimension_names_filter_by_value() {
+        let q = parse_metrics_query(Some("country=DE&browserEngine=Blink")).expect("valid");
+        assert_eq!(
+            q.filters,
+            vec![
+                (Dimension::Country, "DE".to_string()),
+                (Dimension::BrowserEngine, "Blink".to_string())
+            ]
+        );
     }
 
     #[test]

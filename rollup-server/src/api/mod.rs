@@ -2,13 +2,15 @@
 //! `Result<Json<_>, ApiError>`. The tenant always comes from the JWT.
 
 mod admin;
+pub mod cors;
 mod keys;
 mod livepeer;
+mod mave;
 mod ops;
 mod views;
 
 use crate::auth::{Claims, Role, TokenAuthority};
-use crate::lake::EdgeLake;
+use crate::lake::Lake;
 use crate::pull::{PullError, SharedStore};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -24,7 +26,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: SharedStore,
-    pub lake: EdgeLake,
+    pub lake: Lake,
     pub tokens: TokenAuthority,
     pub keys: ApiKeyVerifier,
     /// One pull at a time (the scheduler and `POST /admin/ingest`).
@@ -33,6 +35,8 @@ pub struct AppState {
     /// Events older than this are deleted after each pull.
     pub retention_ms: i64,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
+    /// Browser origins allowed to call the API (CORS), e.g. a Grafana or a team's own dashboard.
+    pub cors: Arc<cors::CorsOrigins>,
 }
 
 /// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
@@ -82,6 +86,12 @@ pub fn router(state: AppState) -> Router {
             get(livepeer::views_total),
         )
         .route("/data/views/now", get(livepeer::views_now))
+        .route("/api/v1/plays", get(mave::plays).post(mave::plays))
+        .route("/api/v1/sources", get(mave::sources).post(mave::sources))
+        .route(
+            "/api/v1/engagement",
+            get(mave::engagement).post(mave::engagement),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             time_queries,
@@ -95,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
         .route("/admin/ingest", post(admin::ingest))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cors::cors,
+        ))
         .with_state(state)
 }
 

@@ -1,0 +1,357 @@
+//! mave-compatible queries over the `views` table: plays per interval (with browser, device type and
+//! platform counts), engagement per range of the media timeline, and plays per source page.
+//! A play is a view whose watched time is at least `minimum_watch_seconds`.
+//! Request values are bound parameters; every SQL fragment is a constant chosen by an enum.
+
+use duckdb::{params_from_iter, Connection};
+use serde_json::{json, Map, Value};
+
+/// A calendar unit of an interval or timeframe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanUnit {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+/// An amount of time such as `1 day` or `12 months`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub count: i64,
+    pub unit: SpanUnit,
+}
+
+impl Span {
+    /// Parses `<n> <unit>` (`minute`, `hour`, `day`, `week`, `month`, `year`, singular or plural);
+    /// the error says what is accepted.
+    pub fn parse(name: &str, text: &str) -> Result<Span, String> {
+        let bad = || {
+            format!(
+                "`{name}` must look like `1 day` or `12 months` (units: minute, hour, day, week, month, year); got `{text}`"
+            )
+        };
+        let mut parts = text.split_whitespace();
+        let (Some(count), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        let count: i64 = count.parse().map_err(|_| bad())?;
+        if !(1..=100_000).contains(&count) {
+            return Err(format!(
+                "`{name}` must be between 1 and 100000 units; got `{text}`"
+            ));
+        }
+        let unit = match unit.to_ascii_lowercase().trim_end_matches('s') {
+            "minute" => SpanUnit::Minute,
+            "hour" => SpanUnit::Hour,
+            "day" => SpanUnit::Day,
+            "week" => SpanUnit::Week,
+            "month" => SpanUnit::Month,
+            "year" => SpanUnit::Year,
+            _ => return Err(bad()),
+        };
+        Ok(Span { count, unit })
+    }
+
+    /// The SQL interval expression (a constant) and its one bound number.
+    fn sql(self) -> (&'static str, i64) {
+        match self.unit {
+            SpanUnit::Minute => ("to_minutes(?::BIGINT)", self.count),
+            SpanUnit::Hour => ("to_hours(?::BIGINT)", self.count),
+            SpanUnit::Day => ("to_days(?::INTEGER)", self.count),
+            SpanUnit::Week => ("to_days(?::INTEGER)", self.count * 7),
+            SpanUnit::Month => ("to_months(?::INTEGER)", self.count),
+            SpanUnit::Year => ("to_years(?::INTEGER)", self.count),
+        }
+    }
+}
+
+/// Which views a mave query covers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Timeframe {
+    /// Views started within this span before now.
+    Last(Span),
+    /// Views started in `[from_ms, to_ms]`.
+    Between { from_ms: i64, to_ms: Option<i64> },
+}
+
+/// Parameters shared by the mave queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaysQuery {
+    /// A content id (mave's video `identifier`).
+    pub identifier: Option<String>,
+    /// Custom props that the view's first event must carry with these exact values.
+    pub props: Vec<(String, String)>,
+    pub interval: Span,
+    pub timeframe: Timeframe,
+    pub minimum_watch_ms: i64,
+}
+
+impl Default for PlaysQuery {
+    /// mave's defaults: 12-month intervals over the last 7 days, plays of at least 1 second.
+    fn default() -> PlaysQuery {
+        PlaysQuery {
+            identifier: None,
+            props: Vec::new(),
+            interval: Span {
+                count: 12,
+                unit: SpanUnit::Month,
+            },
+            timeframe: Timeframe::Last(Span {
+                count: 7,
+                unit: SpanUnit::Day,
+            }),
+            minimum_watch_ms: 1_000,
+        }
+    }
+}
+
+/// A built SQL fragment with its parameters in order.
+struct Fragment {
+    sql: String,
+    params: Vec<Box<dyn duckdb::ToSql>>,
+}
+
+impl PlaysQuery {
+    /// The plays of this query for one tenant, as a subquery over `views` (bots are never in it).
+    fn plays(&self, tenant_id: &str, now_ms: i64) -> Fragment {
+        let mut sql = String::from(
+            "SELECT * FROM views WHERE tenant_id = ? AND watched_ms >= ? AND (? IS NULL OR content_id = ?)",
+        );
+        let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![
+            Box::new(tenant_id.to_string()),
+            Box::new(self.minimum_watch_ms),
+            Box::new(self.identifier.clone()),
+            Box::new(self.identifier.clone()),
+        ];
+        match &self.timeframe {
+            Timeframe::Last(span) => {
+                let (interval, n) = span.sql();
+                sql.push_str(&format!(
+                    " AND started_ms >= epoch_ms(make_timestamp(?::BIGINT * 1000) - {interval})"
+                ));
+                params.push(Box::new(now_ms));
+                params.push(Box::new(n));
+            }
+            Timeframe::Between { from_ms, to_ms } => {
+                sql.push_str(" AND started_ms >= ? AND (? IS NULL OR started_ms <= ?)");
+                params.push(Box::new(*from_ms));
+                params.push(Box::new(*to_ms));
+                params.push(Box::new(*to_ms));
+            }
+        }
+        for (key, value) in &self.props {
+            sql.push_str(" AND json_extract_string(props, ?) = ?");
+            params.push(Box::new(format!("$.\"{key}\"")));
+            params.push(Box::new(value.clone()));
+        }
+        Fragment { sql, params }
+    }
+
+    /// The interval bucket of a play's start, as mave writes it (`2023-05-02T00:00:00.000000`).
+    fn bucket(&self) -> (String, i64) {
+        let (interval, n) = self.interval.sql();
+        (
+            format!(
+                "strftime(time_bucket({interval}, make_timestamp(started_ms * 1000)), '%Y-%m-%dT%H:%M:%S.%f')"
+            ),
+            n,
+        )
+    }
+}
+
+/// mave's browser, device type and platform names, from the UA parser's.
+const BROWSER_SQL: &str = "CASE
+    WHEN browser = 'Brave' THEN 'brave'
+    WHEN browser = 'Edge' OR browser LIKE 'Edge %' THEN 'edge'
+    WHEN browser LIKE 'Opera%' THEN 'opera'
+    WHEN browser = 'IE' OR browser = 'IE Mobile' THEN 'ie'
+    WHEN browser LIKE 'Firefox%' THEN 'firefox'
+    WHEN browser LIKE 'Chrome%' OR browser = 'Chromium' OR browser = 'HeadlessChrome' THEN 'chrome'
+    WHEN browser LIKE '%Safari%' THEN 'safari'
+    ELSE 'other' END";
+const DEVICE_SQL: &str =
+    "CASE WHEN device_type IN ('desktop', 'mobile', 'tablet') THEN device_type ELSE 'other' END";
+const PLATFORM_SQL: &str = "CASE
+    WHEN os = 'Android' THEN 'android'
+    WHEN os = 'iOS' OR os = 'iPadOS' THEN 'ios'
+    WHEN os = 'Mac OS X' OR os = 'macOS' THEN 'mac'
+    WHEN os = 'Windows' THEN 'windows'
+    WHEN os IN ('Linux', 'Ubuntu', 'Debian', 'Fedora', 'Chrome OS', 'ChromeOS') THEN 'linux'
+    ELSE 'other' END";
+
+const BROWSERS: [&str; 8] = [
+    "brave", "chrome", "edge", "firefox", "ie", "opera", "other", "safari",
+];
+const DEVICE_TYPES: [&str; 4] = ["desktop", "mobile", "other", "tablet"];
+const PLATFORMS: [&str; 6] = ["android", "ios", "linux", "mac", "other", "windows"];
+
+fn counts_sql(column: &str, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("count(*) FILTER (WHERE {column} = '{n}')"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `/api/v1/plays`: per interval, plays, their total watched seconds, and counts per browser, device
+/// type and platform.
+pub fn plays(
+    conn: &Connection,
+    tenant_id: &str,
+    query: &PlaysQuery,
+    now_ms: i64,
+) -> Result<Vec<Value>, duckdb::Error> {
+    let (bucket, n) = query.bucket();
+    let plays = query.plays(tenant_id, now_ms);
+    let sql = format!(
+        "SELECT {bucket} AS bucket, count(*), (sum(watched_ms) / 1000.0)::DOUBLE, {b}, {d}, {p}
+         FROM (SELECT *, {BROWSER_SQL} AS b, {DEVICE_SQL} AS d, {PLATFORM_SQL} AS p FROM ({plays})) AS plays
+         GROUP BY bucket ORDER BY bucket",
+        plays = plays.sql,
+        b = counts_sql("b", &BROWSERS),
+        d = counts_sql("d", &DEVICE_TYPES),
+        p = counts_sql("p", &PLATFORMS),
+    );
+    let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![Box::new(n)];
+    params.extend(plays.params);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
+            let mut col = 3;
+            let mut group = |names: &[&str]| -> Result<Map<String, Value>, duckdb::Error> {
+                let mut out = Map::new();
+                for name in names {
+                    out.insert((*name).into(), Value::from(row.get::<_, i64>(col)?));
+                    col += 1;
+                }
+                Ok(out)
+            };
+            let browser = group(&BROWSERS)?;
+            let device_type = group(&DEVICE_TYPES)?;
+            let platform = group(&PLATFORMS)?;
+            Ok(json!({
+                "interval": row.get::<_, String>(0)?,
+                "views": row.get::<_, i64>(1)?,
+                "total_view_time": row.get::<_, f64>(2)?,
+                "browser": browser,
+                "device_type": device_type,
+                "platform": platform,
+            }))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// `/api/v1/sources`: plays per interval and source page (URL without query and fragment).
+pub fn sources(
+    conn: &Connection,
+    tenant_id: &str,
+    query: &PlaysQuery,
+    now_ms: i64,
+) -> Result<Vec<Value>, duckdb::Error> {
+    let (bucket, n) = query.bucket();
+    let plays = query.plays(tenant_id, now_ms);
+    let sql = format!(
+        "SELECT {bucket} AS bucket, source, regexp_extract(source, '^[^:]+://([^/]+)', 1), count(*)
+         FROM ({plays}) AS plays
+         WHERE source IS NOT NULL
+         GROUP BY bucket, source ORDER BY bucket, count(*) DESC, source",
+        plays = plays.sql,
+    );
+    let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![Box::new(n)];
+    params.extend(plays.params);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
+            Ok(json!({
+                "interval": row.get::<_, String>(0)?,
+                "path": row.get::<_, String>(1)?,
+                "host": row.get::<_, Option<String>>(2)?,
+                "views": row.get::<_, i64>(3)?,
+            }))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// `/api/v1/engagement`: the media timeline (the longest known duration of the selected content, else
+/// the furthest played second) cut into `ranges` equal ranges, and per range the plays that played
+/// any part of it.
+pub fn engagement(
+    conn: &Connection,
+    tenant_id: &str,
+    query: &PlaysQuery,
+    ranges: u32,
+    now_ms: i64,
+) -> Result<Vec<Value>, duckdb::Error> {
+    let plays = query.plays(tenant_id, now_ms);
+    let sql = format!(
+        "WITH plays AS ({plays}),
+         played AS (
+             SELECT r.view_id, r.segment, r.from_s, r.to_s
+             FROM view_ranges r SEMI JOIN plays p
+               ON r.tenant_id = p.tenant_id AND r.view_id = p.view_id AND r.segment = p.segment
+         ),
+         timeline AS (
+             SELECT coalesce((SELECT max(duration_s) FROM plays), (SELECT max(to_s) FROM played)) AS length_s
+         ),
+         cuts AS (
+             SELECT i, i * length_s / ?::DOUBLE AS from_s, (i + 1) * length_s / ?::DOUBLE AS to_s
+             FROM timeline, range(?::BIGINT) t(i)
+             WHERE length_s > 0
+         )
+         SELECT c.i, c.from_s, c.to_s,
+                count(DISTINCT (p.view_id, p.segment)) FILTER (WHERE p.view_id IS NOT NULL)
+         FROM cuts c
+         LEFT JOIN played p ON p.from_s < c.to_s AND p.to_s > c.from_s
+         GROUP BY c.i, c.from_s, c.to_s
+         ORDER BY c.i",
+        plays = plays.sql,
+    );
+    let mut params = plays.params;
+    let ranges = i64::from(ranges);
+    params.push(Box::new(ranges));
+    params.push(Box::new(ranges));
+    params.push(Box::new(ranges));
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
+            Ok(json!({
+                "range": row.get::<_, i64>(0)?,
+                "range_time": {"from": row.get::<_, f64>(1)?, "to": row.get::<_, f64>(2)?},
+                "viewers": row.get::<_, i64>(3)?,
+            }))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_parse_and_bad_ones_are_named() {
+        assert_eq!(
+            Span::parse("interval", "1 day"),
+            Ok(Span {
+                count: 1,
+                unit: SpanUnit::Day
+            })
+        );
+        assert_eq!(
+            Span::parse("interval", "12 Months"),
+            Ok(Span {
+                count: 12,
+                unit: SpanUnit::Month
+            })
+        );
+        for bad in ["day", "1", "one day", "1 fortnight", "0 days", "1 day ago"] {
+            let err = Span::parse("interval", bad).expect_err(bad);
+            assert!(err.contains("`interval`"), "{err}");
+        }
+    }
+}
