@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint bench clean-dev
+.PHONY: help setup build build-worker build-sdk dev test lint bench bench-rollup clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -37,11 +37,16 @@ test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless
 	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  cargo test -p wasm-sdk --target wasm32-unknown-unknown
 
-bench: setup build-worker ## Print the figures: ingest core native and wasm, wrangler-dev load run, SDK size
+bench: setup build-worker bench-rollup ## Print the figures: rollup load and queries at 10 M events, ingest core native and wasm, wrangler-dev load run, SDK size
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
 	@$(ENV) bash scripts/bench-wasm.sh
 	@$(ENV) cargo build -q --release -p pipeline-tests --bin edge-load && $$CARGO_TARGET_DIR/release/edge-load --seconds 10
 	@$(ENV) bash scripts/build-sdk.sh | tail -n 1
+
+EVENTS ?= 10000000
+bench-rollup: setup ## Load a generated EVENTS-event lake (default 10 M) and time the dashboard queries
+	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin rollup-bench && \
+	  $$CARGO_TARGET_DIR/release/rollup-bench --events $(EVENTS)
 
 clean-dev: ## Forget local pipeline state (.dev-data)
 	rm -rf .dev-data

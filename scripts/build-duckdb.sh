@@ -12,7 +12,7 @@ if [ -f "$lib/libduckdb_static.a" ] && [ -f "$lib/libduckdb_static_extension_aut
   exit 0
 fi
 
-work="$TAPEMETRIC_CACHE/libduckdb-build-$DUCKDB_CRATE_VERSION"
+work="$TAPEMETRIC_CACHE/libduckdb-build-$DUCKDB_CRATE_VERSION-$DUCKDB_EXTENSIONS"
 echo "==> building DuckDB $DUCKDB_CRATE_VERSION (bundled C++, once per machine; ~20 min on 2 cores)"
 mkdir -p "$work/src"
 cat > "$work/Cargo.toml" <<TOML
@@ -23,7 +23,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-libduckdb-sys = { version = "=$DUCKDB_CRATE_VERSION", features = ["bundled"] }
+libduckdb-sys = { version = "=$DUCKDB_CRATE_VERSION", features = ["bundled", "$DUCKDB_EXTENSIONS"] }
 
 [profile.release]
 opt-level = 2

@@ -215,8 +215,20 @@ pub fn rollup_command(db: &Path, edge_url: &str) -> Command {
 
 /// Starts `rollup-server serve` against the edge at `edge_url`.
 pub fn start_rollup_server(db: &Path, edge_url: &str, log_dir: &Path) -> Running {
+    start_rollup_server_with(db, edge_url, log_dir, &[])
+}
+
+/// Starts `rollup-server [global args] serve` against the edge at `edge_url`, with `global` (e.g.
+/// `--lake-dir DIR`) before the subcommand.
+pub fn start_rollup_server_with(
+    db: &Path,
+    edge_url: &str,
+    log_dir: &Path,
+    global: &[&str],
+) -> Running {
     let port = free_port();
     let mut command = rollup_command(db, edge_url);
+    command.args(global);
     command.args([
         "serve",
         "--listen",

@@ -78,8 +78,8 @@ CREATE TABLE view_ranges (
 -- The views a load touched, filled and emptied inside the load's transaction.
 CREATE TABLE views_affected (tenant_id VARCHAR NOT NULL, view_id VARCHAR NOT NULL);
 
--- Staged rows remember their batch object, for per-object counts.
-ALTER TABLE events_staging ADD COLUMN object_key VARCHAR;
+-- Loads stage rows in a temporary table now (DuckDB's JSON reader fills it).
+DROP TABLE events_staging;
 
 -- Views of the events already stored are computed at start-up (see Store::open).
 INSERT INTO views_affected SELECT DISTINCT tenant_id, view_id FROM events WHERE view_id IS NOT NULL;

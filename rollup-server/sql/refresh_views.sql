@@ -53,7 +53,9 @@ FROM (
         coalesce(sum(rebuffer_ms), 0)                            AS rebuffer_ms,
         count(*) FILTER (WHERE type = 'rebuffer_start')          AS rebuffer_count,
         coalesce(bool_or(type = 'error' AND coalesce(fatal, false)), false) AS fatal_error,
-        coalesce(bool_or(type = 'first_frame'), false)           AS reached_first_frame,
+        -- A continuation (segment > 0) that played was started by definition.
+        coalesce(bool_or(type = 'first_frame'), false)
+            OR (segment > 0 AND coalesce(sum(watched_ms), 0) > 0) AS reached_first_frame,
         coalesce(bool_or(type IN ('ended', 'view_end')), false)  AS ended,
         max(position_s)                                          AS furthest_position_s,
         max(duration_s)                                          AS duration_s,

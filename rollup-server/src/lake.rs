@@ -2,10 +2,7 @@
 //! under `wrangler dev` (local R2) and in production alike.
 
 use event_schema::key_policy::KeyPolicies;
-use event_schema::StoredEvent;
-use flate2::read::GzDecoder;
 use serde::Deserialize;
-use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
 /// What went wrong talking to the edge.
@@ -45,14 +42,6 @@ struct Listing {
 pub struct FlushReport {
     pub objects: u64,
     pub events: u64,
-}
-
-/// A decoded batch object.
-#[derive(Debug)]
-pub struct DecodedBatch {
-    pub events: Vec<StoredEvent>,
-    /// Lines that were not valid events (logged and skipped; never expected).
-    pub bad_lines: u64,
 }
 
 /// Client for the edge's export routes.
@@ -146,8 +135,8 @@ impl EdgeLake {
         Ok(objects)
     }
 
-    /// Downloads and decodes one batch object.
-    pub async fn fetch(&self, key: &str) -> Result<DecodedBatch, LakeError> {
+    /// Downloads one batch object as stored (gzip NDJSON).
+    pub async fn fetch_bytes(&self, key: &str) -> Result<Vec<u8>, LakeError> {
         let request = self
             .http
             .get(self.url("/internal/object"))
@@ -158,7 +147,7 @@ impl EdgeLake {
             .bytes()
             .await
             .map_err(|source| self.unreachable(source))?;
-        decode_batch(key, &bytes)
+        Ok(bytes.to_vec())
     }
 
     /// Sends the full key policy document (revocations, origins, rate limits) to the edge.
@@ -169,32 +158,6 @@ impl EdgeLake {
             .json(policies);
         self.send("key policies", request).await.map(|_| ())
     }
-}
-
-/// Decodes a gzip NDJSON batch object, line by line.
-pub fn decode_batch(key: &str, gzipped: &[u8]) -> Result<DecodedBatch, LakeError> {
-    let reader = BufReader::new(GzDecoder::new(gzipped));
-    let mut batch = DecodedBatch {
-        events: Vec::new(),
-        bad_lines: 0,
-    };
-    for line in reader.lines() {
-        let line = line.map_err(|e| LakeError::BadObject {
-            key: key.to_string(),
-            reason: e.to_string(),
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<StoredEvent>(&line) {
-            Ok(event) => batch.events.push(event),
-            Err(e) => {
-                tracing::warn!(object = key, error = %e, "skipping a line that is not a valid event");
-                batch.bad_lines += 1;
-            }
-        }
-    }
-    Ok(batch)
 }
 
 /// The tenant partition of a lake key (`.../tenant=T/...`).
@@ -263,12 +226,6 @@ impl DirLake {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
     }
-
-    /// Reads and decodes one object.
-    pub fn fetch(&self, key: &str) -> Result<DecodedBatch, LakeError> {
-        let bytes = std::fs::read(self.root.join(key)).map_err(|e| self.bad(key, e))?;
-        decode_batch(key, &bytes)
-    }
 }
 
 /// Where a pull reads batch objects from.
@@ -302,15 +259,26 @@ impl Lake {
         }
     }
 
-    /// Downloads (or reads) and decodes one object.
-    pub async fn fetch(&self, key: &str) -> Result<DecodedBatch, LakeError> {
+    /// Makes one object readable as a local file: a directory lake's own file, or the edge's object
+    /// downloaded into `scratch`. Returns the path.
+    pub async fn fetch_to_file(
+        &self,
+        key: &str,
+        scratch: &std::path::Path,
+    ) -> Result<std::path::PathBuf, LakeError> {
         match self {
-            Lake::Edge(edge) => edge.fetch(key).await,
-            Lake::Dir(dir) => {
-                let (dir, key) = (dir.clone(), key.to_string());
-                tokio::task::spawn_blocking(move || dir.fetch(&key))
+            Lake::Dir(dir) => Ok(dir.root.join(key)),
+            Lake::Edge(edge) => {
+                let bytes = edge.fetch_bytes(key).await?;
+                let name = key.replace('/', "_");
+                let path = scratch.join(name);
+                tokio::fs::write(&path, &bytes)
                     .await
-                    .unwrap_or_else(|e| Err(LakeError::Task(e.to_string())))
+                    .map_err(|e| LakeError::BadObject {
+                        key: key.to_string(),
+                        reason: format!("could not write {}: {e}", path.display()),
+                    })?;
+                Ok(path)
             }
         }
     }

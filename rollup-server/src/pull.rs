@@ -1,10 +1,9 @@
 //! One pull: (optionally) make the edge flush, push revocations, list lake objects after the cursor
 //! with a look-back, and load each object not loaded yet, each in its own transaction.
 
-use crate::lake::{tenant_of_key, DecodedBatch, FlushReport, Lake, LakeError, ListedObject};
+use crate::lake::{tenant_of_key, FlushReport, Lake, LakeError, ListedObject};
 use crate::store::{ObjectRecord, Store, StoreError};
 use event_schema::batch_key::BatchObjectKey;
-use event_schema::StoredEvent;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +20,8 @@ pub enum PullError {
     Store(#[from] StoreError),
     #[error("the store is unavailable: {0}")]
     Poisoned(String),
+    #[error("no scratch directory for downloads: {0}")]
+    Scratch(String),
 }
 
 /// Per-tenant figures of a pull.
@@ -39,8 +40,9 @@ pub struct PullReport {
     pub objects_loaded: u64,
     pub events_loaded: u64,
     pub duplicates_skipped: u64,
-    pub bad_lines: u64,
     pub tenants: BTreeMap<String, TenantPull>,
+    /// Where the load time went (seconds), when objects were loaded.
+    pub seconds: Option<crate::store::LoadTimings>,
 }
 
 /// Runs `work` on the store in a blocking thread.
@@ -60,9 +62,9 @@ pub async fn with_store<T: Send + 'static>(
 }
 
 /// Most objects loaded in one transaction.
-const CHUNK_OBJECTS: usize = 256;
-/// A transaction closes once it holds this many events.
-const CHUNK_EVENTS: usize = 1_000_000;
+const CHUNK_OBJECTS: usize = 2_000;
+/// A transaction closes once it holds this many gzip bytes (about 1.5 M events).
+const CHUNK_BYTES: u64 = 64_000_000;
 /// Objects fetched at once.
 const FETCH_CONCURRENCY: usize = 4;
 
@@ -100,68 +102,67 @@ pub async fn pull_once(
     }
     tracing::info!(objects = pending_total, "loading new batch objects");
     let started = std::time::Instant::now();
+    let timings_before = with_store(store, |s| Ok(s.load_timings())).await?;
+    // Downloaded objects wait here for the JSON reader; removed when the pull ends.
+    let scratch = ScratchDir::new()?;
     let mut queue = pending.into_iter();
-    let mut done = 0usize;
-    let mut bytes = 0u64;
+    let (mut done, mut bytes) = (0usize, 0u64);
     loop {
         // Fetch one chunk, a few objects at a time.
-        let mut chunk: Vec<(ListedObject, Vec<StoredEvent>)> = Vec::new();
-        let mut chunk_events = 0usize;
         let mut fetching = tokio::task::JoinSet::new();
-        let mut order = 0usize;
-        let mut fetched: Vec<(usize, ListedObject, DecodedBatch)> = Vec::new();
+        let (mut order, mut chunk_bytes) = (0usize, 0u64);
+        let mut fetched: Vec<(usize, ListedObject, std::path::PathBuf)> = Vec::new();
         loop {
             while fetching.len() < FETCH_CONCURRENCY
                 && order < CHUNK_OBJECTS
-                && chunk_events + fetched.iter().map(|f| f.2.events.len()).sum::<usize>()
-                    < CHUNK_EVENTS
+                && chunk_bytes < CHUNK_BYTES
             {
                 let Some(object) = queue.next() else { break };
-                let lake = lake.clone();
+                chunk_bytes += object.size;
+                let (lake, dir) = (lake.clone(), scratch.0.clone());
                 let index = order;
                 order += 1;
                 fetching.spawn(async move {
-                    let batch = lake.fetch(&object.key).await;
-                    (index, object, batch)
+                    let path = lake.fetch_to_file(&object.key, &dir).await;
+                    (index, object, path)
                 });
             }
             let Some(joined) = fetching.join_next().await else {
                 break;
             };
-            let (index, object, batch) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
-            let batch = batch?;
-            chunk_events += batch.events.len();
-            fetched.push((index, object, batch));
+            let (index, object, path) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
+            fetched.push((index, object, path?));
         }
         if fetched.is_empty() {
             break;
         }
         fetched.sort_by_key(|f| f.0);
-        for (_, object, batch) in fetched {
-            report.bad_lines += batch.bad_lines;
-            chunk.push((object, batch.events));
-        }
         let loaded_at_ms = now_ms();
+        let chunk: Vec<(ListedObject, String)> = fetched
+            .into_iter()
+            .map(|(_, object, path)| (object, path.to_string_lossy().into_owned()))
+            .collect();
         let (chunk, outcomes) = with_store(store, move |s| {
-            let records: Vec<(ObjectRecord<'_>, &[StoredEvent])> = chunk
+            let records: Vec<ObjectRecord<'_>> = chunk
                 .iter()
-                .map(|(object, events)| {
-                    (
-                        ObjectRecord {
-                            key: &object.key,
-                            tenant_id: tenant_of_key(&object.key),
-                            uploaded_ms: object.uploaded_ms,
-                            loaded_at_ms,
-                        },
-                        events.as_slice(),
-                    )
+                .map(|(object, _)| ObjectRecord {
+                    key: &object.key,
+                    tenant_id: tenant_of_key(&object.key),
+                    uploaded_ms: object.uploaded_ms,
+                    loaded_at_ms,
                 })
                 .collect();
-            let outcomes = s.load_objects(&records)?;
+            let paths: Vec<String> = chunk.iter().map(|(_, p)| p.clone()).collect();
+            let outcomes = s.load_files(&records, &paths)?;
             drop(records);
             Ok((chunk, outcomes))
         })
         .await?;
+        if matches!(lake, Lake::Edge(_)) {
+            for (_, path) in &chunk {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         for ((object, _), outcome) in chunk.iter().zip(outcomes) {
             if !outcome.newly_loaded {
                 continue;
@@ -187,6 +188,13 @@ pub async fn pull_once(
             "loaded a chunk of batch objects (events, views and object records in one transaction)"
         );
     }
+    let after = with_store(store, |s| Ok(s.load_timings())).await?;
+    report.seconds = Some(crate::store::LoadTimings {
+        read_s: after.read_s - timings_before.read_s,
+        store_s: after.store_s - timings_before.store_s,
+        views_s: after.views_s - timings_before.views_s,
+        commit_s: after.commit_s - timings_before.commit_s,
+    });
     Ok(report)
 }
 
@@ -214,6 +222,26 @@ pub async fn expire_events(store: &SharedStore, retention_ms: i64) -> Result<u64
         tracing::info!(events = expired, "retention: deleted expired events");
     }
     Ok(expired)
+}
+
+/// A private temporary directory, removed on drop.
+struct ScratchDir(std::path::PathBuf);
+
+impl ScratchDir {
+    fn new() -> Result<ScratchDir, PullError> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("tapemetric-pull-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PullError::Scratch(format!("{}: {e}", dir.display())))?;
+        Ok(ScratchDir(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Wall-clock epoch milliseconds.

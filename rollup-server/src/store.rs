@@ -36,6 +36,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The `events` columns in table order (what a load stages).
+const EVENT_COLUMNS: &str = "tenant_id, eid, type, ts, received_at, key_id, anonymous_id, user_id, session_id, view_id,
+    content_id, content_type, content_title, season, episode, duration_s, position_s, page_url, referrer,
+    player_name, player_version, ttff_ms, watched_ms, rebuffer_ms, played::VARCHAR AS played, error_code,
+    error_message, fatal, bitrate, width, height, name, props::VARCHAR AS props, browser, browser_version, os,
+    os_version, device_type, device_brand, device_model, continent, country, subdivision, city, timezone, colo,
+    user_agent";
+
+/// The JSON fields of a stored event and their types, for DuckDB's JSON reader.
+const JSON_COLUMNS: &str = "{tenant_id: 'VARCHAR', eid: 'VARCHAR', type: 'VARCHAR', ts: 'BIGINT',
+    received_at: 'BIGINT', key_id: 'VARCHAR', anonymous_id: 'VARCHAR', user_id: 'VARCHAR',
+    session_id: 'VARCHAR', view_id: 'VARCHAR', content_id: 'VARCHAR', content_type: 'VARCHAR',
+    content_title: 'VARCHAR', season: 'BIGINT', episode: 'BIGINT', duration_s: 'DOUBLE',
+    position_s: 'DOUBLE', page_url: 'VARCHAR', referrer: 'VARCHAR', player_name: 'VARCHAR',
+    player_version: 'VARCHAR', ttff_ms: 'BIGINT', watched_ms: 'BIGINT', rebuffer_ms: 'BIGINT',
+    played: 'JSON', error_code: 'VARCHAR', error_message: 'VARCHAR', fatal: 'BOOLEAN',
+    bitrate: 'BIGINT', width: 'BIGINT', height: 'BIGINT', name: 'VARCHAR', props: 'JSON',
+    browser: 'VARCHAR', browser_version: 'VARCHAR', os: 'VARCHAR', os_version: 'VARCHAR',
+    device_type: 'VARCHAR', device_brand: 'VARCHAR', device_model: 'VARCHAR', continent: 'VARCHAR',
+    country: 'VARCHAR', subdivision: 'VARCHAR', city: 'VARCHAR', timezone: 'VARCHAR', colo: 'VARCHAR',
+    user_agent: 'VARCHAR'}";
+
 /// Recomputes the views listed in `views_affected` (see the file for the view rules).
 const REFRESH_VIEWS: &str = include_str!("../sql/refresh_views.sql");
 
@@ -88,9 +110,23 @@ pub struct ApiKeyRecord {
     pub rules: KeyRules,
 }
 
+/// Where load time went, summed over loads (seconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LoadTimings {
+    /// Reading and parsing batch objects into the staging table.
+    pub read_s: f64,
+    /// Deduplicating and storing events, following identify links.
+    pub store_s: f64,
+    /// Recomputing the touched views (the rollup).
+    pub views_s: f64,
+    /// Committing.
+    pub commit_s: f64,
+}
+
 /// The DuckDB database.
 pub struct Store {
     conn: Connection,
+    timings: LoadTimings,
 }
 
 impl Store {
@@ -143,7 +179,15 @@ impl Store {
             tx.execute_batch(REFRESH_VIEWS)?;
             tx.commit()?;
         }
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            timings: LoadTimings::default(),
+        })
+    }
+
+    /// Load time so far, by step.
+    pub fn load_timings(&self) -> LoadTimings {
+        self.timings
     }
 
     /// Keys of loaded objects greater than `after` (the look-back window of a pull).
@@ -166,24 +210,72 @@ impl Store {
             })?)
     }
 
-    /// Loads one batch object's events and records the object (see [`Store::load_objects`]).
+    /// Loads one batch object given as events: writes them as a gzip NDJSON file and loads it with
+    /// [`Store::load_files`], the path every pull takes.
     #[cfg(test)]
     pub fn load_batch(
         &mut self,
         object: &ObjectRecord<'_>,
         events: &[StoredEvent],
     ) -> Result<LoadOutcome, StoreError> {
-        let outcomes = self.load_objects(&[(object.clone(), events)])?;
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("object.ndjson.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for e in events {
+            serde_json::to_writer(&mut gz, e).expect("serialise");
+            gz.write_all(b"\n").expect("write");
+        }
+        std::fs::write(&path, gz.finish().expect("gzip")).expect("write object");
+        let outcomes =
+            self.load_files(&[object.clone()], &[path.to_string_lossy().into_owned()])?;
         Ok(outcomes.into_iter().next().unwrap_or_default())
     }
 
-    /// Loads several batch objects' events, records the objects, and recomputes the views the new
-    /// events touch, all in one transaction: a crash at any point leaves either nothing or everything.
-    /// Objects recorded before are skipped; events already stored (same `tenant_id` and `eid`, from a
-    /// retry or a re-flush) are skipped. Returns one outcome per object, in order.
-    pub fn load_objects(
+    /// Loads batch objects straight from gzip NDJSON files (DuckDB's parallel JSON reader; `paths[i]`
+    /// holds `objects[i]`), records the objects, and recomputes the views the new events touch, all in
+    /// one transaction: a crash at any point leaves either nothing or everything. Objects recorded
+    /// before are skipped; events already stored (same `tenant_id` and `eid`, from a retry or a
+    /// re-flush) are skipped; lines that are not events are skipped. One outcome per object, in order.
+    pub fn load_files(
         &mut self,
-        objects: &[(ObjectRecord<'_>, &[StoredEvent])],
+        objects: &[ObjectRecord<'_>],
+        paths: &[String],
+    ) -> Result<Vec<LoadOutcome>, StoreError> {
+        self.load_staged(objects, |tx, fresh| {
+            let files: Vec<duckdb::types::Value> = fresh
+                .iter()
+                .map(|&i| duckdb::types::Value::Text(paths[i].clone()))
+                .collect();
+            let keys: Vec<duckdb::types::Value> = fresh
+                .iter()
+                .map(|&i| duckdb::types::Value::Text(objects[i].key.to_string()))
+                .collect();
+            tx.execute(
+                &format!(
+                    "CREATE OR REPLACE TEMP TABLE staging AS
+                     SELECT {EVENT_COLUMNS}, object_key
+                     FROM read_json(?, columns = {JSON_COLUMNS}, format = 'newline_delimited',
+                                    filename = true, ignore_errors = true)
+                     JOIN (SELECT unnest(?) AS filename, unnest(?) AS object_key) USING (filename)"
+                ),
+                params![
+                    duckdb::types::Value::List(files.clone()),
+                    duckdb::types::Value::List(files),
+                    duckdb::types::Value::List(keys)
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The shared part of a load: skip recorded objects, let `stage` fill the temp table `staging`
+    /// (event columns plus `object_key`) with the fresh objects' rows, then store new events, follow
+    /// identify links, recompute touched views, and record the objects; one transaction.
+    fn load_staged(
+        &mut self,
+        objects: &[ObjectRecord<'_>],
+        stage: impl FnOnce(&duckdb::Transaction<'_>, &[usize]) -> Result<(), duckdb::Error>,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = vec![LoadOutcome::default(); objects.len()];
@@ -191,7 +283,7 @@ impl Store {
         {
             let mut seen = tx.prepare("SELECT 1 FROM loaded_objects WHERE object_key = ?")?;
             let mut keys = HashSet::new();
-            for (i, (object, _)) in objects.iter().enumerate() {
+            for (i, object) in objects.iter().enumerate() {
                 if keys.insert(object.key) && !seen.exists(params![object.key])? {
                     fresh.push(i);
                 }
@@ -200,45 +292,41 @@ impl Store {
         if fresh.is_empty() {
             return Ok(outcomes);
         }
-        tx.execute_batch("DELETE FROM events_staging")?;
-        {
-            let mut appender = tx.appender("events_staging")?;
-            for &i in &fresh {
-                let (object, events) = &objects[i];
-                for e in events.iter() {
-                    append_event(&mut appender, e, object.key)?;
-                }
-            }
-            appender.flush()?;
-        }
+        let clock = std::time::Instant::now();
+        stage(&tx, &fresh)?;
+        let staged_s = clock.elapsed().as_secs_f64();
         // Events are unique by (tenant_id, eid): the first copy in this load is kept unless one is
         // stored already. No index: one anti-join per load instead of an index over every event id.
         tx.execute_batch(
             "CREATE OR REPLACE TEMP TABLE new_rows AS
-             SELECT s.rowid AS r FROM events_staging s
-             WHERE s.rowid IN (SELECT min(rowid) FROM events_staging GROUP BY tenant_id, eid)
+             SELECT s.rowid AS r FROM staging s
+             WHERE s.rowid IN (SELECT min(rowid) FROM staging GROUP BY tenant_id, eid)
                AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = s.tenant_id AND e.eid = s.eid);
              INSERT INTO events
-             SELECT * EXCLUDE (object_key) FROM events_staging WHERE rowid IN (SELECT r FROM new_rows);",
+             SELECT * EXCLUDE (object_key) FROM staging WHERE rowid IN (SELECT r FROM new_rows);",
         )?;
-        let mut inserted_per_object = std::collections::HashMap::new();
+        let inserted_s = clock.elapsed().as_secs_f64();
+        let mut rows_per_object = std::collections::HashMap::new();
         {
             let mut stmt = tx.prepare(
-                "SELECT s.object_key, count(*) FROM events_staging s SEMI JOIN new_rows n ON s.rowid = n.r
+                "SELECT s.object_key, count(*), count(n.r) FROM staging s LEFT JOIN new_rows n ON s.rowid = n.r
                  GROUP BY s.object_key",
             )?;
             let rows = stmt.query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                Ok((
+                    row.get::<_, String>(0)?,
+                    (row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)? as u64),
+                ))
             })?;
             for row in rows {
-                let (key, n) = row?;
-                inserted_per_object.insert(key, n as u64);
+                let (key, counts) = row?;
+                rows_per_object.insert(key, counts);
             }
         }
         // identify links: the latest per anonymous id wins; views of that anonymous id follow.
         tx.execute_batch(
             "INSERT INTO identities
-             SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM events_staging
+             SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM staging
              WHERE type = 'identify' AND user_id IS NOT NULL
              GROUP BY tenant_id, anonymous_id
              ON CONFLICT (tenant_id, anonymous_id) DO UPDATE SET
@@ -248,21 +336,23 @@ impl Store {
              FROM identities i
              WHERE views.tenant_id = i.tenant_id AND views.anonymous_id = i.anonymous_id
                AND (i.tenant_id, i.anonymous_id) IN (
-                   SELECT tenant_id, anonymous_id FROM events_staging WHERE type = 'identify');
+                   SELECT tenant_id, anonymous_id FROM staging WHERE type = 'identify');
              INSERT INTO views_affected
-             SELECT DISTINCT tenant_id, view_id FROM events_staging WHERE view_id IS NOT NULL;",
+             SELECT DISTINCT tenant_id, view_id FROM staging WHERE view_id IS NOT NULL;",
         )?;
+        let identified_s = clock.elapsed().as_secs_f64();
         tx.execute_batch(REFRESH_VIEWS)?;
-        tx.execute_batch("DELETE FROM events_staging; DROP TABLE new_rows;")?;
+        let views_s = clock.elapsed().as_secs_f64();
+        tx.execute_batch("DROP TABLE staging; DROP TABLE new_rows;")?;
         {
             let mut record = tx.prepare(
                 "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
                  VALUES (?, ?, ?, ?, ?, ?)",
             )?;
             for &i in &fresh {
-                let (object, events) = &objects[i];
-                let inserted = inserted_per_object.get(object.key).copied().unwrap_or(0);
-                let duplicates = events.len() as u64 - inserted;
+                let object = &objects[i];
+                let (rows, inserted) = rows_per_object.get(object.key).copied().unwrap_or((0, 0));
+                let duplicates = rows - inserted;
                 record.execute(params![
                     object.key,
                     object.tenant_id,
@@ -279,6 +369,19 @@ impl Store {
             }
         }
         tx.commit()?;
+        let committed_s = clock.elapsed().as_secs_f64();
+        self.timings.read_s += staged_s;
+        self.timings.store_s += identified_s - staged_s;
+        self.timings.views_s += views_s - identified_s;
+        self.timings.commit_s += committed_s - views_s;
+        tracing::debug!(
+            staged_s,
+            inserted_s,
+            identified_s,
+            views_s,
+            committed_s,
+            "load timings (cumulative)"
+        );
         Ok(outcomes)
     }
 
@@ -330,6 +433,23 @@ impl Store {
         query: &crate::metrics::MetricsQuery,
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
         Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
+    }
+
+    /// Peak concurrency per bucket (see [`crate::metrics::concurrency_peaks`]).
+    pub fn concurrency_peaks(
+        &self,
+        tenant_id: &str,
+        query: &crate::metrics::MetricsQuery,
+    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
+        Ok(crate::metrics::concurrency_peaks(
+            &self.conn, tenant_id, query,
+        )?)
+    }
+
+    /// The connection, for tests of query modules.
+    #[cfg(test)]
+    pub fn conn_for_tests(&self) -> &Connection {
+        &self.conn
     }
 
     /// Viewers now (see [`crate::metrics::realtime_viewers`]).
@@ -466,72 +586,6 @@ impl Store {
         policies.revoked.sort();
         Ok(policies)
     }
-}
-
-fn json_or_null<T: serde::Serialize>(value: &T, empty: bool) -> Option<String> {
-    (!empty).then(|| serde_json::to_string(value).unwrap_or_default())
-}
-
-fn append_event(
-    appender: &mut duckdb::Appender<'_>,
-    s: &StoredEvent,
-    object_key: &str,
-) -> Result<(), duckdb::Error> {
-    let e = &s.event;
-    let content_type = e.content_type.map(|t| t.as_str());
-    let played = e.played.as_ref().and_then(|p| json_or_null(p, false));
-    let props = json_or_null(&e.props, e.props.is_empty());
-    let (ua, geo) = (&s.user_agent, &s.geo);
-    appender.append_row(params![
-        s.tenant_id,
-        e.eid,
-        e.event_type.as_str(),
-        e.ts,
-        s.received_at,
-        s.key_id,
-        e.anonymous_id,
-        e.user_id,
-        e.session_id,
-        e.view_id,
-        e.content_id,
-        content_type,
-        e.content_title,
-        e.season,
-        e.episode,
-        e.duration_s,
-        e.position_s,
-        e.page_url,
-        e.referrer,
-        e.player_name,
-        e.player_version,
-        e.ttff_ms,
-        e.watched_ms,
-        e.rebuffer_ms,
-        played,
-        e.error_code,
-        e.error_message,
-        e.fatal,
-        e.bitrate,
-        e.width,
-        e.height,
-        e.name,
-        props,
-        ua.browser,
-        ua.browser_version,
-        ua.os,
-        ua.os_version,
-        ua.device_type,
-        ua.device_brand,
-        ua.device_model,
-        geo.continent,
-        geo.country,
-        geo.subdivision,
-        geo.city,
-        geo.timezone,
-        geo.colo,
-        ua.user_agent,
-        object_key,
-    ])
 }
 
 #[cfg(test)]

@@ -79,6 +79,24 @@ pub async fn views_query(
     Ok(Json(rows))
 }
 
+/// `GET /api/v1/concurrency`: peak concurrent viewers per `timeStep` bucket (default hour), with the
+/// same `from`, `to`, `playbackId` and dimension filters as `/data/views/query`.
+pub async fn concurrency(
+    State(state): State<AppState>,
+    auth: Auth,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
+    let query = parse_metrics_query(raw.as_deref())?;
+    if !query.breakdown.is_empty() {
+        return Err(ApiError::bad_request(
+            "`breakdownBy` is not supported here; filter by a dimension instead (country=DE)",
+        ));
+    }
+    let tenant = auth.0.tenant;
+    let rows = with_store(&state.store, move |s| s.concurrency_peaks(&tenant, &query)).await?;
+    Ok(Json(rows))
+}
+
 /// `GET /data/views/query/total/{playbackId}`: all-time views and playtime of one content.
 pub async fn views_total(
     State(state): State<AppState>,

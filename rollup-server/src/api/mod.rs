@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
             get(livepeer::views_total),
         )
         .route("/data/views/now", get(livepeer::views_now))
+        .route("/api/v1/concurrency", get(livepeer::concurrency))
         .route("/api/v1/plays", get(mave::plays).post(mave::plays))
         .route("/api/v1/sources", get(mave::sources).post(mave::sources))
         .route(

@@ -1,0 +1,223 @@
+//! Expected answers computed from the generator's truth with plain Rust (no SQL, no server code): the
+//! metric definitions of docs/api.md, applied to [`TruthView`]s.
+
+use crate::TruthView;
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+
+/// A breakdown dimension, by its API name.
+pub const DIMENSIONS: [&str; 13] = [
+    "playbackId",
+    "contentType",
+    "browser",
+    "browserEngine",
+    "os",
+    "deviceType",
+    "device",
+    "continent",
+    "country",
+    "subdivision",
+    "timezone",
+    "viewerId",
+    "source",
+];
+
+/// The value of a dimension for a view (None: unknown, left out of answers).
+pub fn dimension(view: &TruthView, name: &str) -> Option<String> {
+    let v = match name {
+        "playbackId" | "contentId" => view.content_id.clone(),
+        "contentType" => view.content_type.to_string(),
+        "browser" => view.ua.browser.to_string(),
+        "browserEngine" => view.ua.engine.to_string(),
+        "os" => view.ua.os.to_string(),
+        "deviceType" => view.ua.device_type.to_string(),
+        "device" => return view.ua.device_model.map(str::to_string),
+        "continent" => view.place.continent.to_string(),
+        "country" => view.place.country.to_string(),
+        "subdivision" => view.place.subdivision.to_string(),
+        "timezone" => view.place.timezone.to_string(),
+        "viewerId" => view.viewer_id.clone(),
+        "source" => view.source.clone(),
+        _ => return None,
+    };
+    Some(v)
+}
+
+/// Livepeer-style metrics of a group of views.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub view_count: i64,
+    pub unique_viewers: i64,
+    pub playtime_mins: f64,
+    pub ttff_ms: Option<f64>,
+    pub ttff_p95_ms: Option<f64>,
+    pub rebuffer_ratio: f64,
+    pub error_rate: f64,
+    pub exits_before_start: f64,
+}
+
+/// A continuous quantile with linear interpolation between the closest ranks.
+pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let position = q * (values.len() - 1) as f64;
+    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
+    Some(values[lo] + (values[hi] - values[lo]) * (position - lo as f64))
+}
+
+/// The metrics of `views`, per docs/api.md.
+pub fn metrics(views: &[&TruthView]) -> Metrics {
+    let n = views.len() as f64;
+    let viewers: BTreeSet<&str> = views.iter().map(|v| v.viewer_id.as_str()).collect();
+    let watched: i64 = views.iter().map(|v| v.watched_ms).sum();
+    let rebuffer: i64 = views.iter().map(|v| v.rebuffer_ms).sum();
+    let mut ttffs: Vec<f64> = views
+        .iter()
+        .filter(|v| v.reached_first_frame)
+        .filter_map(|v| v.ttff_ms.map(|t| t as f64))
+        .collect();
+    Metrics {
+        view_count: views.len() as i64,
+        unique_viewers: viewers.len() as i64,
+        playtime_mins: watched as f64 / 60_000.0,
+        ttff_ms: quantile(&mut ttffs, 0.5),
+        ttff_p95_ms: quantile(&mut ttffs, 0.95),
+        rebuffer_ratio: if watched + rebuffer > 0 {
+            rebuffer as f64 / (watched + rebuffer) as f64
+        } else {
+            0.0
+        },
+        error_rate: views.iter().filter(|v| v.fatal_error).count() as f64 / n,
+        exits_before_start: views
+            .iter()
+            .filter(|v| !v.reached_first_frame && !v.fatal_error)
+            .count() as f64
+            / n,
+    }
+}
+
+/// A time step of the Livepeer API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Hour,
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl Step {
+    /// Every step with its API name.
+    pub const ALL: [(&'static str, Step); 5] = [
+        ("hour", Step::Hour),
+        ("day", Step::Day),
+        ("week", Step::Week),
+        ("month", Step::Month),
+        ("year", Step::Year),
+    ];
+
+    /// The start (epoch ms, UTC) of the bucket holding `ms`; weeks start on Monday.
+    pub fn bucket(self, ms: i64) -> i64 {
+        let t = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let day_start = t.replace_time(time::Time::MIDNIGHT);
+        let start = match self {
+            Step::Hour => {
+                t.replace_time(time::Time::from_hms(t.hour(), 0, 0).unwrap_or(time::Time::MIDNIGHT))
+            }
+            Step::Day => day_start,
+            Step::Week => {
+                day_start - time::Duration::days(i64::from(t.weekday().number_days_from_monday()))
+            }
+            Step::Month => day_start.replace_day(1).unwrap_or(day_start),
+            Step::Year => day_start
+                .replace_day(1)
+                .and_then(|d| d.replace_month(time::Month::January))
+                .unwrap_or(day_start),
+        };
+        start.unix_timestamp() * 1000
+    }
+}
+
+/// mave's label of the 1-day interval holding `ms` (`2026-11-25T00:00:00.000000`).
+pub fn day_label(ms: i64) -> String {
+    let day = OffsetDateTime::from_unix_timestamp(Step::Day.bucket(ms) / 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!("{}T00:00:00.000000", day.date())
+}
+
+/// A group key: the breakdown values (None = unknown) and the bucket start if stepped.
+pub type GroupKey = (Vec<Option<String>>, Option<i64>);
+
+/// Views grouped by `dimensions` and `step`, keeping those that pass `keep`.
+pub fn grouped<'a>(
+    views: &'a [TruthView],
+    dimensions: &[&str],
+    step: Option<Step>,
+    keep: &dyn Fn(&TruthView) -> bool,
+) -> BTreeMap<GroupKey, Vec<&'a TruthView>> {
+    let mut groups: BTreeMap<GroupKey, Vec<&TruthView>> = BTreeMap::new();
+    for view in views.iter().filter(|v| keep(v)) {
+        let key = (
+            dimensions.iter().map(|d| dimension(view, d)).collect(),
+            step.map(|s| s.bucket(view.started_ms)),
+        );
+        groups.entry(key).or_default().push(view);
+    }
+    groups
+}
+
+/// Plays (views with at least `minimum_watch_ms` watched) that pass `keep`.
+pub fn plays<'a>(
+    views: &'a [TruthView],
+    minimum_watch_ms: i64,
+    keep: &dyn Fn(&TruthView) -> bool,
+) -> Vec<&'a TruthView> {
+    views
+        .iter()
+        .filter(|v| v.watched_ms >= minimum_watch_ms && keep(v))
+        .collect()
+}
+
+/// Per engagement range `[i*L/n, (i+1)*L/n)` of the timeline length `L` (the longest duration among
+/// the plays), the plays that played any part of it.
+pub fn engagement(plays: &[&TruthView], ranges: u32) -> Vec<(f64, f64, i64)> {
+    let length = plays.iter().map(|v| v.duration_s).fold(0.0, f64::max);
+    (0..ranges)
+        .map(|i| {
+            let from = f64::from(i) * length / f64::from(ranges);
+            let to = f64::from(i + 1) * length / f64::from(ranges);
+            let viewers = plays
+                .iter()
+                .filter(|v| v.played.iter().any(|r| r[0] < to && r[1] > from))
+                .count() as i64;
+            (from, to, viewers)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_like_the_textbook() {
+        assert_eq!(quantile(&mut [1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+        assert_eq!(quantile(&mut [10.0], 0.95), Some(10.0));
+        assert_eq!(quantile(&mut [0.0, 100.0], 0.95), Some(95.0));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+
+    #[test]
+    fn buckets_start_at_calendar_boundaries() {
+        // 2026-11-25T13:45:10Z, a Wednesday.
+        let t = 1_795_614_310_000;
+        assert_eq!(Step::Hour.bucket(t), 1_795_611_600_000);
+        assert_eq!(Step::Day.bucket(t), 1_795_564_800_000);
+        assert_eq!(Step::Week.bucket(t), 1_795_392_000_000); // Monday 2026-11-23
+        assert_eq!(Step::Month.bucket(t), 1_793_491_200_000); // 2026-11-01
+        assert_eq!(Step::Year.bucket(t), 1_767_225_600_000); // 2026-01-01
+    }
+}
