@@ -110,7 +110,7 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
         &Config {
             seed: 7,
             tenants: vec!["acme".into(), "globex".into()],
-            events: 60_000,
+            events: 150_000,
             days: 40,
             now_ms,
             contents: 12,

@@ -1,13 +1,17 @@
 -- Recomputes the views listed in `views_affected` from their events (run inside the load's transaction,
 -- after the new events are stored). A view is the events of one view_id, split into segments where
--- 30 minutes pass without an event or after a view_end; a view_id without any view_start is no view.
+-- 30 minutes pass without an event or after a view_end; a view_id without any view_start is no view,
+-- and a later segment without playback is none either.
 -- Bots are left out. UA and geo dimensions come from the view's first event.
 DELETE FROM views WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM views_affected);
 DELETE FROM view_ranges WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM views_affected);
 
 CREATE OR REPLACE TEMP TABLE view_events AS
 WITH touched AS (
-    SELECT e.*,
+    SELECT e.tenant_id, e.view_id, e.eid, e.ts, e.type, e.content_id, e.content_type, e.session_id,
+           e.anonymous_id, e.user_id, e.ttff_ms, e.watched_ms, e.rebuffer_ms, e.fatal, e.position_s,
+           e.duration_s, e.page_url, e.browser, e.os, e.device_type, e.device_model, e.device_brand,
+           e.continent, e.country, e.subdivision, e.timezone, e.props, e.played,
            coalesce(e.ts - lag(e.ts) OVER w > 1800000 OR lag(e.type) OVER w = 'view_end', false) AS breaks
     FROM events e
     SEMI JOIN views_affected a ON e.tenant_id = a.tenant_id AND e.view_id = a.view_id
@@ -20,7 +24,7 @@ SELECT *,
 FROM touched
 QUALIFY bool_or(type = 'view_start') OVER (PARTITION BY tenant_id, view_id);
 
-INSERT INTO views
+INSERT INTO views BY NAME
 SELECT
     v.tenant_id, v.view_id, v.segment, v.started_ms, v.last_ms, v.content_id, v.content_type,
     v.session_id, v.anonymous_id, v.user_id,
@@ -71,11 +75,14 @@ FROM (
         arg_min(props, ts)                                       AS props
     FROM view_events
     GROUP BY tenant_id, view_id, segment
+    -- A later segment is a view only if playback happened in it (not, say, a lone view_end sent when
+    -- the page closed after a long idle).
+    HAVING segment = 0 OR bool_or(type IN ('view_start', 'first_frame')) OR coalesce(sum(watched_ms), 0) > 0
 ) v
 LEFT JOIN identities i ON i.tenant_id = v.tenant_id AND i.anonymous_id = v.anonymous_id;
 
-INSERT INTO view_ranges
-SELECT tenant_id, view_id, segment, content_id, started_ms, r[1], r[2]
+INSERT INTO view_ranges BY NAME
+SELECT tenant_id, view_id, segment, content_id, started_ms, r[1] AS from_s, r[2] AS to_s
 FROM (
     SELECT e.tenant_id, e.view_id, e.segment, v.content_id, v.started_ms,
            unnest(e.played::DOUBLE[][]) AS r

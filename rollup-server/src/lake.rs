@@ -211,11 +211,15 @@ impl DirLake {
                 if !key.ends_with(".ndjson.gz") || key.as_str() <= start_after {
                     continue;
                 }
-                let uploaded_ms = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_millis() as i64);
+                // The flush time in the object's ULID name (what R2's upload time is, near enough),
+                // else the file's modification time. Pulls look back from the newest one, so it must
+                // follow the key order, which a copy's mtime need not.
+                let uploaded_ms = ulid_time_ms(&key).unwrap_or_else(|| {
+                    meta.modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64)
+                });
                 objects.push(ListedObject {
                     key,
                     size: meta.len(),
@@ -226,6 +230,19 @@ impl DirLake {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
     }
+}
+
+/// The millisecond time of a lake key's ULID file name (`.../<ulid>.ndjson.gz`).
+fn ulid_time_ms(key: &str) -> Option<i64> {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let name = key.rsplit('/').next()?.strip_suffix(".ndjson.gz")?;
+    if name.len() != 26 {
+        return None;
+    }
+    name.bytes().take(10).try_fold(0i64, |ms, c| {
+        let digit = ALPHABET.iter().position(|&a| a == c.to_ascii_uppercase())?;
+        Some(ms * 32 + digit as i64)
+    })
 }
 
 /// Where a pull reads batch objects from.
@@ -289,5 +306,18 @@ impl Lake {
             Lake::Edge(edge) => Some(edge),
             Lake::Dir(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use event_schema::batch_key::BatchObjectKey;
+
+    #[test]
+    fn a_directory_lake_dates_objects_by_their_ulid_names() {
+        let key = BatchObjectKey::new("acme", 1_795_573_874_123, [7; 10]);
+        assert_eq!(ulid_time_ms(key.as_str()), Some(1_795_573_874_123));
+        assert_eq!(ulid_time_ms("events/v1/x/not-a-ulid.ndjson.gz"), None);
     }
 }

@@ -59,6 +59,14 @@ struct Cli {
     /// How far before the newest loaded object a pull looks for late objects, in hours.
     #[arg(long, global = true, default_value_t = 24)]
     lookback_hours: i64,
+    /// Most batch objects loaded in one transaction (smaller: shorter transactions, more of them).
+    #[arg(
+        long,
+        global = true,
+        env = "TAPEMETRIC_CHUNK_OBJECTS",
+        default_value_t = 2000
+    )]
+    chunk_objects: usize,
     /// Events older than this many days are deleted after each pull (with everything derived).
     #[arg(
         long,
@@ -103,6 +111,8 @@ enum Command {
         #[arg(long, default_value_t = 24)]
         ttl_hours: i64,
     },
+    /// Print what the database holds per tenant (events, views, loaded objects) as JSON.
+    Stats,
     /// Manage ingest API keys.
     Keys {
         #[command(subcommand)]
@@ -198,11 +208,21 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", issued.key);
             eprintln!("key id {} for tenant {}", issued.key_id, issued.tenant_id);
         }
+        Command::Stats => {
+            let store =
+                Store::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+            println!("{}", serde_json::to_string_pretty(&store.stats()?)?);
+        }
         Command::Ingest { once: _ } => {
             let store = open_store(&cli.db)?;
             let lake = open_lake(&cli)?;
             let started = std::time::Instant::now();
-            let report = pull_once(&store, &lake, true, lookback_ms).await?;
+            let options = pull::PullOptions {
+                flush_first: true,
+                lookback_ms,
+                chunk_objects: cli.chunk_objects,
+            };
+            let report = pull_once(&store, &lake, options).await?;
             let seconds = started.elapsed().as_secs_f64();
             eprintln!(
                 "loaded {} events from {} objects in {seconds:.1} s ({:.0} events/s), {} duplicates skipped",
@@ -230,6 +250,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
                 pull_lock: Arc::new(tokio::sync::Mutex::new(())),
                 lookback_ms,
+                chunk_objects: cli.chunk_objects,
                 retention_ms: cli.retention_days.max(1) * 86_400_000,
                 telemetry: Arc::new(telemetry::Telemetry::default()),
                 cors: Arc::new(CorsOrigins::parse(cors_origins).map_err(anyhow::Error::msg)?),

@@ -61,8 +61,16 @@ pub async fn with_store<T: Send + 'static>(
     .map_err(|e| PullError::Poisoned(e.to_string()))?
 }
 
-/// Most objects loaded in one transaction.
-const CHUNK_OBJECTS: usize = 2_000;
+/// How a pull runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PullOptions {
+    /// Ask the edge to write out its buffers first.
+    pub flush_first: bool,
+    /// How far before the newest loaded object to look for late objects.
+    pub lookback_ms: i64,
+    /// Most objects loaded in one transaction.
+    pub chunk_objects: usize,
+}
 /// A transaction closes once it holds this many gzip bytes (about 1.5 M events).
 const CHUNK_BYTES: u64 = 64_000_000;
 /// Objects fetched at once.
@@ -74,9 +82,13 @@ const FETCH_CONCURRENCY: usize = 4;
 pub async fn pull_once(
     store: &SharedStore,
     lake: &Lake,
-    flush_first: bool,
-    lookback_ms: i64,
+    options: PullOptions,
 ) -> Result<PullReport, PullError> {
+    let PullOptions {
+        flush_first,
+        lookback_ms,
+        chunk_objects,
+    } = options;
     let mut report = PullReport::default();
     if flush_first {
         report.flushed = lake.flush().await?;
@@ -114,7 +126,7 @@ pub async fn pull_once(
         let mut fetched: Vec<(usize, ListedObject, std::path::PathBuf)> = Vec::new();
         loop {
             while fetching.len() < FETCH_CONCURRENCY
-                && order < CHUNK_OBJECTS
+                && order < chunk_objects.max(1)
                 && chunk_bytes < CHUNK_BYTES
             {
                 let Some(object) = queue.next() else { break };

@@ -3,6 +3,7 @@
 
 use duckdb::{params, Connection, OptionalExt};
 use event_schema::key_policy::{KeyPolicies, KeyRestrictions, KeyRules};
+#[cfg(test)]
 use event_schema::StoredEvent;
 use std::collections::HashSet;
 use std::path::Path;
@@ -183,6 +184,33 @@ impl Store {
             conn,
             timings: LoadTimings::default(),
         })
+    }
+
+    /// Per tenant: stored events, views, and loaded objects.
+    pub fn stats(&self) -> Result<serde_json::Value, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT tenant_id, sum(events)::BIGINT, sum(views)::BIGINT, sum(objects)::BIGINT FROM (
+                 SELECT tenant_id, count(*) AS events, 0 AS views, 0 AS objects FROM events GROUP BY ALL
+                 UNION ALL SELECT tenant_id, 0, count(*), 0 FROM views GROUP BY ALL
+                 UNION ALL SELECT tenant_id, 0, 0, count(*) FROM loaded_objects GROUP BY ALL)
+             GROUP BY tenant_id ORDER BY tenant_id",
+        )?;
+        let mut tenants = serde_json::Map::new();
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                serde_json::json!({
+                    "events": row.get::<_, i64>(1)?,
+                    "views": row.get::<_, i64>(2)?,
+                    "objects": row.get::<_, i64>(3)?,
+                }),
+            ))
+        })?;
+        for row in rows {
+            let (tenant, figures) = row?;
+            tenants.insert(tenant, figures);
+        }
+        Ok(serde_json::json!({ "tenants": tenants }))
     }
 
     /// Load time so far, by step.

@@ -32,6 +32,8 @@ pub struct AppState {
     /// One pull at a time (the scheduler and `POST /admin/ingest`).
     pub pull_lock: Arc<tokio::sync::Mutex<()>>,
     pub lookback_ms: i64,
+    /// Most objects loaded in one transaction.
+    pub chunk_objects: usize,
     /// Events older than this are deleted after each pull.
     pub retention_ms: i64,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
@@ -44,7 +46,12 @@ pub async fn pull_and_record(
     state: &AppState,
     flush_first: bool,
 ) -> Result<crate::pull::PullReport, PullError> {
-    match crate::pull::pull_once(&state.store, &state.lake, flush_first, state.lookback_ms).await {
+    let options = crate::pull::PullOptions {
+        flush_first,
+        lookback_ms: state.lookback_ms,
+        chunk_objects: state.chunk_objects,
+    };
+    match crate::pull::pull_once(&state.store, &state.lake, options).await {
         Ok(report) => {
             crate::pull::expire_events(&state.store, state.retention_ms).await?;
             let newest =
