@@ -28,7 +28,7 @@ WHERE type = 'identify' AND user_id IS NOT NULL
 GROUP BY tenant_id, anonymous_id;
 
 -- One row per view. A view is the events of one view_id, split where 30 minutes pass without an event
--- or after a view_end (`segment` numbers the parts). See docs/api.md for each column's meaning.
+-- (`segment` numbers the parts). See docs/api.md for each column's meaning.
 CREATE TABLE views (
     tenant_id           VARCHAR NOT NULL,
     view_id             VARCHAR NOT NULL,

@@ -1,6 +1,8 @@
 -- Recomputes the views listed in `views_affected` from their events (run inside the load's transaction,
 -- after the new events are stored). A view is the events of one view_id, split into segments where
--- 30 minutes pass without an event or after a view_end; a view_id without any view_start is no view,
+-- 30 minutes pass without an event (a view_end ends a view, but events of the same view_id that follow
+-- it within 30 minutes, such as a last heartbeat sent in the same millisecond, still belong to it); a
+-- view_id without any view_start is no view,
 -- and a later segment without playback is none either.
 -- Bots are left out. UA and geo dimensions come from the view's first event.
 DELETE FROM views WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM views_affected);
@@ -12,7 +14,7 @@ WITH touched AS (
            e.anonymous_id, e.user_id, e.ttff_ms, e.watched_ms, e.rebuffer_ms, e.fatal, e.position_s,
            e.duration_s, e.page_url, e.browser, e.os, e.device_type, e.device_model, e.device_brand,
            e.continent, e.country, e.subdivision, e.timezone, e.props, e.played,
-           coalesce(e.ts - lag(e.ts) OVER w > 1800000 OR lag(e.type) OVER w = 'view_end', false) AS breaks
+           coalesce(e.ts - lag(e.ts) OVER w > 1800000, false) AS breaks
     FROM events e
     SEMI JOIN views_affected a ON e.tenant_id = a.tenant_id AND e.view_id = a.view_id
     WHERE e.device_type IS DISTINCT FROM 'bot'

@@ -531,7 +531,7 @@ mod tests {
             time_step: Some(TimeStep::Day),
             ..MetricsQuery::default()
         };
-        let rows = concurrency_peaks(&store().conn_for_tests(), "acme", &query).expect("query");
+        let rows = concurrency_peaks(store().conn_for_tests(), "acme", &query).expect("query");
         let peaks: Vec<Value> = rows.iter().map(|r| r["concurrentPeak"].clone()).collect();
         // Day 1: v1 and v2 (no session ids: one each) overlap in their first minute. Day 2: v3.
         assert_eq!(peaks, vec![json!(2), json!(1)]);

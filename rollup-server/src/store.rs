@@ -255,8 +255,10 @@ impl Store {
             gz.write_all(b"\n").expect("write");
         }
         std::fs::write(&path, gz.finish().expect("gzip")).expect("write object");
-        let outcomes =
-            self.load_files(&[object.clone()], &[path.to_string_lossy().into_owned()])?;
+        let outcomes = self.load_files(
+            std::slice::from_ref(object),
+            &[path.to_string_lossy().into_owned()],
+        )?;
         Ok(outcomes.into_iter().next().unwrap_or_default())
     }
 

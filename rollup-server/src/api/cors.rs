@@ -37,7 +37,7 @@ impl CorsOrigins {
 
     /// Whether a request's `Origin` may read answers.
     pub fn allows(&self, origin: &str) -> bool {
-        self.any || normalize_origin(origin).is_ok_and(|o| self.origins.iter().any(|a| *a == o))
+        self.any || normalize_origin(origin).is_ok_and(|o| self.origins.contains(&o))
     }
 }
 
