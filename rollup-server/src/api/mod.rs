@@ -2,6 +2,7 @@
 //! `Result<Json<_>, ApiError>`. The tenant always comes from the JWT.
 
 mod admin;
+mod dashboard;
 mod keys;
 mod livepeer;
 mod ops;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
         .route("/admin/ingest", post(admin::ingest))
+        .merge(dashboard::router())
         .with_state(state)
 }
 
@@ -186,4 +188,5 @@ where
     }
 }
 
+pub use dashboard::dev_token_router;
 pub use keys::issue_key as issue_key_for_cli;
