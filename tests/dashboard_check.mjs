@@ -12,6 +12,7 @@ import { chromium } from "playwright-core";
 const [base, adminToken, emptyToken, artefacts] = process.argv.slice(2);
 await mkdir(artefacts, { recursive: true });
 const screenshots = [];
+const cspViolations = [];
 const DESKTOP = { width: 1280, height: 800 };
 const MOBILE = { width: 390, height: 844 };
 
@@ -37,6 +38,7 @@ async function openPage(browser, viewport) {
   page.on("console", (m) => {
     // Refused requests are checked through the page itself; anything else is worth seeing.
     if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) console.error(`page: ${m.text()}`);
+    if (m.text().includes("Content Security Policy")) cspViolations.push(m.text());
   });
   page.on("request", (r) => {
     assert.ok(r.url().startsWith(`${base}/`), `the dashboard fetched ${r.url()}, beyond the rollup server`);
@@ -205,6 +207,7 @@ try {
   await mobile.goto(`${base}/#/keys`);
   await mobile.waitForSelector(`#keys-table tr[data-key-id="${revokedKeyId}"]`);
   await shoot(mobile, "keys-mobile");
+  assert.deepEqual(cspViolations, [], "the page keeps to its own Content-Security-Policy");
 } finally {
   await browser.close();
 }
