@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole local pipeline in the foreground: edge worker under wrangler dev (127.0.0.1:8787, local
 # R2 and Durable Objects in .dev-data/wrangler), rollup server (127.0.0.1:3000, ./tapemetric.duckdb), and
-# the demo page (http://127.0.0.1:8080/demo/). Ctrl-C stops all three.
+# the demo page (http://127.0.0.1:8080/demo/). Ctrl-C stops all three. The dashboard is at the rollup
+# server's / and signs in with the admin token printed below (filled in for you).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -33,6 +34,8 @@ if [ ! -s .dev-data/demo-key ]; then
 fi
 DEMO_KEY=$(cat .dev-data/demo-key)
 ADMIN_TOKEN=$("$ROLLUP" token --tenant "$DEV_TENANT" --role admin --ttl-hours 720)
+# The dashboard's sign-in field is filled in with this token (development only: see --dev-token-file).
+(umask 077; printf '%s\n' "$ADMIN_TOKEN" > .dev-data/dashboard-token)
 
 pids=()
 cleanup() {
@@ -45,7 +48,8 @@ trap cleanup INT TERM EXIT
 
 setsid node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --persist-to .dev-data/wrangler \
   --show-interactive-dev-session=false & pids+=($!)
-setsid "$ROLLUP" serve --listen "127.0.0.1:$SERVER_PORT" --edge-url "http://127.0.0.1:$WORKER_PORT" & pids+=($!)
+setsid "$ROLLUP" serve --listen "127.0.0.1:$SERVER_PORT" --edge-url "http://127.0.0.1:$WORKER_PORT" \
+  --dev-token-file .dev-data/dashboard-token & pids+=($!)
 setsid python3 -m http.server --bind 127.0.0.1 "$DEMO_PORT" >/dev/null 2>&1 & pids+=($!)
 
 for _ in $(seq 1 120); do
@@ -58,6 +62,7 @@ cat <<MSG
 Tapemetric is running locally
   edge worker    http://127.0.0.1:$WORKER_PORT   (POST /v1/events, GET /v1/collect)
   rollup server  http://127.0.0.1:$SERVER_PORT   (GET /api/v1/views/by-content)
+  dashboard      http://127.0.0.1:$SERVER_PORT/   (sign-in filled in with the admin token below)
   demo page      http://127.0.0.1:$DEMO_PORT/demo/index.html?key=$DEMO_KEY
 
   tenant         $DEV_TENANT

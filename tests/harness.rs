@@ -218,24 +218,25 @@ pub fn start_rollup_server(db: &Path, edge_url: &str, log_dir: &Path) -> Running
     start_rollup_server_with(db, edge_url, log_dir, &[])
 }
 
-/// Starts `rollup-server [global args] serve` against the edge at `edge_url`, with `global` (e.g.
-/// `--lake-dir DIR`) before the subcommand.
+/// Starts `rollup-server serve` with more flags after `serve` (e.g. `--dev-token-file`, or global ones
+/// such as `--lake-dir DIR`).
 pub fn start_rollup_server_with(
     db: &Path,
     edge_url: &str,
     log_dir: &Path,
-    global: &[&str],
+    serve_args: &[&str],
 ) -> Running {
     let port = free_port();
     let mut command = rollup_command(db, edge_url);
-    command.args(global);
-    command.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--interval",
-        "3600",
-    ]);
+    command
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "3600",
+        ])
+        .args(serve_args);
     let mut running = spawn(
         "rollup-server",
         command,
@@ -258,4 +259,20 @@ pub fn rollup_cli(db: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// `(name, count)` of each row of a JSON array answer, e.g. `("DE", 3)` for `name` = `country` and
+/// `count` = `viewCount`; a missing name reads as "", a missing count as -1.
+pub fn counts_by(rows: &serde_json::Value, name: &str, count: &str) -> Vec<(String, i64)> {
+    rows.as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r[name].as_str().unwrap_or("").to_string(),
+                r[count].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
 }

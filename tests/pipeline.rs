@@ -102,17 +102,7 @@ fn view_start(eid: &str, view: &str, content: &str) -> Value {
 }
 
 fn sorted_views(body: &Value) -> Vec<(String, i64)> {
-    let mut views: Vec<(String, i64)> = body["views"]
-        .as_array()
-        .expect("views array")
-        .iter()
-        .map(|v| {
-            (
-                v["content_id"].as_str().unwrap_or("").to_string(),
-                v["views"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect();
+    let mut views = pipeline_tests::counts_by(&body["views"], "content_id", "views");
     views.sort();
     views
 }

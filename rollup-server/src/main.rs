@@ -94,6 +94,10 @@ enum Command {
         /// in the Authorization header, never in cookies).
         #[arg(long, env = "TAPEMETRIC_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
+        /// Development only (`make dev` passes it): a file holding a token that the dashboard's
+        /// sign-in field is filled in with. Refused unless listening on a loopback address.
+        #[arg(long)]
+        dev_token_file: Option<PathBuf>,
     },
     /// Flush the edge and pull every new batch once, then exit.
     Ingest {
@@ -238,7 +242,12 @@ async fn main() -> anyhow::Result<()> {
             listen,
             interval,
             cors_origins,
+            dev_token_file,
         } => {
+            let dev_token = dev_token_file
+                .as_deref()
+                .map(|path| read_dev_token(path, listen))
+                .transpose()?;
             let state = api::AppState {
                 store: open_store(&cli.db)?,
                 lake: open_lake(&cli)?,
@@ -261,7 +270,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
             tracing::info!(%listen, db = %cli.db.display(), edge = %cli.edge_url, interval_s = interval, "rollup server ready");
-            axum::serve(listener, api::router(state))
+            let mut app = api::router(state);
+            if let Some(token) = dev_token {
+                tracing::warn!("the dashboard hands out a development token (--dev-token-file)");
+                app = app.merge(api::dev_token_router(token));
+            }
+            axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
@@ -269,6 +283,20 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads the `--dev-token-file` token; refuses to hand one out beyond this machine.
+fn read_dev_token(path: &Path, listen: &SocketAddr) -> anyhow::Result<String> {
+    if !listen.ip().is_loopback() {
+        bail!("--dev-token-file is for local development: listen on 127.0.0.1, not {listen}");
+    }
+    let token = std::fs::read_to_string(path)
+        .with_context(|| format!("reading --dev-token-file {}", path.display()))?;
+    let token = token.trim();
+    if token.is_empty() {
+        bail!("--dev-token-file {} is empty", path.display());
+    }
+    Ok(token.to_string())
 }
 
 /// Pulls new batches every `interval` (the first one right away).
@@ -305,4 +333,22 @@ fn spawn_key_policy_sync(state: api::AppState) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_dev_token;
+
+    #[test]
+    fn dev_token_is_only_handed_out_on_loopback() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("token");
+        std::fs::write(&file, "t0k\n").expect("write");
+        let loopback = "127.0.0.1:3000".parse().expect("address");
+        assert_eq!(read_dev_token(&file, &loopback).expect("read"), "t0k");
+        let public = "0.0.0.0:3000".parse().expect("address");
+        assert!(read_dev_token(&file, &public).is_err());
+        std::fs::write(&file, "  \n").expect("write");
+        assert!(read_dev_token(&file, &loopback).is_err());
+    }
 }

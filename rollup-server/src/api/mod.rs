@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod cors;
+mod dashboard;
 mod keys;
 mod livepeer;
 mod mave;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
         .route("/admin/ingest", post(admin::ingest))
+        .merge(dashboard::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::cors,
@@ -208,4 +210,5 @@ where
     }
 }
 
+pub use dashboard::dev_token_router;
 pub use keys::issue_key as issue_key_for_cli;
