@@ -41,6 +41,7 @@ CREATE TABLE views (
     anonymous_id        VARCHAR,
     user_id             VARCHAR,
     viewer_id           VARCHAR,
+    viewer_key          UBIGINT,   -- hash(viewer_id): counting distinct numbers is faster than strings
     ttff_ms             BIGINT,
     watched_ms          BIGINT NOT NULL,
     rebuffer_ms         BIGINT NOT NULL,

@@ -31,6 +31,7 @@ SELECT
     v.tenant_id, v.view_id, v.segment, v.started_ms, v.last_ms, v.content_id, v.content_type,
     v.session_id, v.anonymous_id, v.user_id,
     coalesce(v.user_id, i.user_id, v.anonymous_id) AS viewer_id,
+    hash(coalesce(v.user_id, i.user_id, v.anonymous_id)) AS viewer_key,
     v.ttff_ms, v.watched_ms, v.rebuffer_ms, v.rebuffer_count, v.fatal_error, v.reached_first_frame,
     v.ended, v.furthest_position_s, v.duration_s, v.page_url,
     regexp_extract(v.page_url, '^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]+[^?#]*)', 1) AS source,
@@ -83,16 +84,35 @@ FROM (
 ) v
 LEFT JOIN identities i ON i.tenant_id = v.tenant_id AND i.anonymous_id = v.anonymous_id;
 
+-- Played ranges, merged per view where they touch or overlap (a heartbeat's range usually continues the
+-- previous one), so a view keeps a few rows instead of one per heartbeat.
 INSERT INTO view_ranges BY NAME
-SELECT tenant_id, view_id, segment, content_id, started_ms, r[1] AS from_s, r[2] AS to_s
-FROM (
-    SELECT e.tenant_id, e.view_id, e.segment, v.content_id, v.started_ms,
-           unnest(e.played::DOUBLE[][]) AS r
-    FROM view_events e
-    JOIN views v ON v.tenant_id = e.tenant_id AND v.view_id = e.view_id AND v.segment = e.segment
-    WHERE e.played IS NOT NULL
+WITH raw AS (
+    SELECT tenant_id, view_id, segment, content_id, started_ms, r[1] AS from_s, r[2] AS to_s
+    FROM (
+        SELECT e.tenant_id, e.view_id, e.segment, v.content_id, v.started_ms,
+               unnest(e.played::DOUBLE[][]) AS r
+        FROM view_events e
+        JOIN views v ON v.tenant_id = e.tenant_id AND v.view_id = e.view_id AND v.segment = e.segment
+        WHERE e.played IS NOT NULL
+    )
+    WHERE len(r) = 2 AND r[2] > r[1]
+),
+marked AS (
+    SELECT *,
+           coalesce(from_s > max(to_s) OVER (PARTITION BY tenant_id, view_id, segment ORDER BY from_s, to_s
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), true)::INTEGER AS opens
+    FROM raw
+),
+islands AS (
+    SELECT *, sum(opens) OVER (PARTITION BY tenant_id, view_id, segment ORDER BY from_s, to_s
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island
+    FROM marked
 )
-WHERE len(r) = 2 AND r[2] > r[1];
+SELECT tenant_id, view_id, segment, any_value(content_id) AS content_id, any_value(started_ms) AS started_ms,
+       min(from_s) AS from_s, max(to_s) AS to_s
+FROM islands
+GROUP BY tenant_id, view_id, segment, island;
 
 DROP TABLE view_events;
 DELETE FROM views_affected;

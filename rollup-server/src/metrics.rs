@@ -197,10 +197,9 @@ pub fn view_metrics(
     let sql = format!(
         "SELECT {select_groups}
             count(*) AS view_count,
-            count(DISTINCT viewer_id) AS unique_viewers,
+            count(DISTINCT viewer_key) AS unique_viewers,
             (sum(watched_ms) / 60000.0)::DOUBLE AS playtime_mins,
-            (median(ttff_ms) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_ms,
-            (quantile_cont(ttff_ms, 0.95) FILTER (WHERE reached_first_frame))::DOUBLE AS ttff_p95_ms,
+            (quantile_cont(ttff_ms, [0.5, 0.95]) FILTER (WHERE reached_first_frame))::DOUBLE[] AS ttff_ms,
             coalesce(sum(rebuffer_ms)::DOUBLE / nullif(sum(watched_ms) + sum(rebuffer_ms), 0), 0)::DOUBLE AS rebuffer_ratio,
             (count(*) FILTER (WHERE fatal_error) / count(*))::DOUBLE AS error_rate,
             (count(*) FILTER (WHERE NOT reached_first_frame AND NOT fatal_error) / count(*))::DOUBLE AS exits_before_start
@@ -231,11 +230,10 @@ pub fn view_metrics(
             let count: i64 = row.get(i)?;
             let unique_viewers: i64 = row.get(i + 1)?;
             let playtime: Option<f64> = row.get(i + 2)?;
-            let ttff: Option<f64> = row.get(i + 3)?;
-            let ttff_p95: Option<f64> = row.get(i + 4)?;
-            let rebuffer: Option<f64> = row.get(i + 5)?;
-            let errors: Option<f64> = row.get(i + 6)?;
-            let exits: Option<f64> = row.get(i + 7)?;
+            let (ttff, ttff_p95) = quantile_pair(row.get_ref(i + 3)?);
+            let rebuffer: Option<f64> = row.get(i + 4)?;
+            let errors: Option<f64> = row.get(i + 5)?;
+            let exits: Option<f64> = row.get(i + 6)?;
             out.insert("viewCount".into(), Value::from(count));
             out.insert("uniqueViewers".into(), Value::from(unique_viewers));
             out.insert("playtimeMins".into(), number(playtime.unwrap_or(0.0)));
@@ -390,6 +388,18 @@ pub fn realtime_viewers(
         .into_iter()
         .filter(|r| r.get("viewCount").and_then(Value::as_i64) != Some(0))
         .collect())
+}
+
+/// The two values of a `quantile_cont(x, [0.5, 0.95])` list (None when no value was aggregated).
+fn quantile_pair(value: duckdb::types::ValueRef<'_>) -> (Option<f64>, Option<f64>) {
+    let duckdb::types::Value::List(items) = value.to_owned() else {
+        return (None, None);
+    };
+    let at = |i: usize| match items.get(i) {
+        Some(duckdb::types::Value::Double(x)) => Some(*x),
+        _ => None,
+    };
+    (at(0), at(1))
 }
 
 fn number(x: f64) -> Value {

@@ -200,6 +200,13 @@ pub async fn pull_once(
             "loaded a chunk of batch objects (events, views and object records in one transaction)"
         );
     }
+    let compact_started = std::time::Instant::now();
+    if with_store(store, |s| s.compact_views()).await? {
+        tracing::info!(
+            seconds = compact_started.elapsed().as_secs_f64(),
+            "rewrote views in tenant order"
+        );
+    }
     let after = with_store(store, |s| Ok(s.load_timings())).await?;
     report.seconds = Some(crate::store::LoadTimings {
         read_s: after.read_s - timings_before.read_s,
