@@ -342,6 +342,67 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
         false,
         &expected::grouped(&theirs, &[], None, &all),
     );
+    // Answers are cached per tenant until the data changes: a repeat is a hit with the same body, and
+    // another tenant asking the same URL gets its own answer.
+    let url = format!(
+        "{}/data/views/query?{window}&breakdownBy[]=country",
+        globex.base
+    );
+    let fetch = |token: &str| {
+        let r = globex
+            .http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .expect("query");
+        let cache = r
+            .headers()
+            .get("x-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (cache, r.text().unwrap_or_default())
+    };
+    let first = fetch(&globex.token);
+    let again = fetch(&globex.token);
+    assert_eq!(again.0, "hit");
+    assert_eq!(first.1, again.1);
+    let initech = rollup_cli(&db, &["token", "--tenant", "initech", "--role", "admin"]);
+    let before = fetch(&initech);
+    assert_eq!(before.1, "[]", "initech has no views yet");
+    assert_eq!(fetch(&initech).0, "hit");
+    // New objects land in the lake (another tenant's); an ingest changes the data, so no stale answer.
+    let more = lake_gen::generate(
+        &Config {
+            seed: 8,
+            tenants: vec!["initech".into()],
+            events: 5_000,
+            // Flushed recently, as the edge writes new objects (a pull looks back 24 h from the newest).
+            days: 1,
+            now_ms,
+            contents: 12,
+            viewers: 50,
+            object_events: 700,
+            keep_truth: true,
+        },
+        &lake,
+    )
+    .expect("generate more");
+    let ingest = globex
+        .http
+        .post(format!("{}/admin/ingest", globex.base))
+        .bearer_auth(&initech)
+        .send()
+        .expect("ingest");
+    assert!(ingest.status().is_success(), "admin ingest");
+    let after = fetch(&initech);
+    assert_eq!(after.0, "miss", "the data changed");
+    let rows: Value = serde_json::from_str(&after.1).expect("JSON");
+    let views: i64 = rows
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x["viewCount"].as_i64()).sum())
+        .unwrap_or(0);
+    assert_eq!(views, more.truth.len() as i64, "the new views are counted");
     let bots_left_out = generated.bot_views > 0;
     assert!(bots_left_out, "the dataset has bots to leave out");
     drop(server);

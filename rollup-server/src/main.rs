@@ -262,6 +262,7 @@ async fn main() -> anyhow::Result<()> {
                 chunk_objects: cli.chunk_objects,
                 retention_ms: cli.retention_days.max(1) * 86_400_000,
                 telemetry: Arc::new(telemetry::Telemetry::default()),
+                cache: Arc::new(api::cache::QueryCache::default()),
                 cors: Arc::new(CorsOrigins::parse(cors_origins).map_err(anyhow::Error::msg)?),
             };
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));

@@ -150,17 +150,18 @@ impl PlaysQuery {
         Fragment { sql, params }
     }
 
-    /// The interval bucket of a play's start, as mave writes it (`2023-05-02T00:00:00.000000`).
+    /// The interval bucket (a timestamp) of a play's start; [`LABEL_SQL`] writes it as mave does.
     fn bucket(&self) -> (String, i64) {
         let (interval, n) = self.interval.sql();
         (
-            format!(
-                "strftime(time_bucket({interval}, make_timestamp(started_ms * 1000)), '%Y-%m-%dT%H:%M:%S.%f')"
-            ),
+            format!("time_bucket({interval}, make_timestamp(started_ms * 1000))"),
             n,
         )
     }
 }
+
+/// A bucket as mave labels it (`2023-05-02T00:00:00.000000`); applied after grouping.
+const LABEL_SQL: &str = "strftime(bucket, '%Y-%m-%dT%H:%M:%S.%f')";
 
 /// mave's browser, device type and platform names, from the UA parser's.
 const BROWSER_SQL: &str = "CASE
@@ -207,9 +208,11 @@ pub fn plays(
     let (bucket, n) = query.bucket();
     let plays = query.plays(tenant_id, now_ms);
     let sql = format!(
-        "SELECT {bucket} AS bucket, count(*), (sum(watched_ms) / 1000.0)::DOUBLE, {b}, {d}, {p}
-         FROM (SELECT *, {BROWSER_SQL} AS b, {DEVICE_SQL} AS d, {PLATFORM_SQL} AS p FROM ({plays})) AS plays
-         GROUP BY bucket ORDER BY bucket",
+        "SELECT {LABEL_SQL}, * EXCLUDE (bucket) FROM (
+             SELECT {bucket} AS bucket, count(*), (sum(watched_ms) / 1000.0)::DOUBLE, {b}, {d}, {p}
+             FROM (SELECT *, {BROWSER_SQL} AS b, {DEVICE_SQL} AS d, {PLATFORM_SQL} AS p FROM ({plays})) AS plays
+             GROUP BY bucket)
+         ORDER BY bucket",
         plays = plays.sql,
         b = counts_sql("b", &BROWSERS),
         d = counts_sql("d", &DEVICE_TYPES),
@@ -255,10 +258,12 @@ pub fn sources(
     let (bucket, n) = query.bucket();
     let plays = query.plays(tenant_id, now_ms);
     let sql = format!(
-        "SELECT {bucket} AS bucket, source, regexp_extract(source, '^[^:]+://([^/]+)', 1), count(*)
-         FROM ({plays}) AS plays
-         WHERE source IS NOT NULL
-         GROUP BY bucket, source ORDER BY bucket, count(*) DESC, source",
+        "SELECT {LABEL_SQL}, source, regexp_extract(source, '^[^:]+://([^/]+)', 1), plays FROM (
+             SELECT {bucket} AS bucket, source, count(*) AS plays
+             FROM ({plays}) AS plays
+             WHERE source IS NOT NULL
+             GROUP BY bucket, source)
+         ORDER BY bucket, plays DESC, source",
         plays = plays.sql,
     );
     let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![Box::new(n)];

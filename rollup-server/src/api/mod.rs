@@ -2,6 +2,7 @@
 //! `Result<Json<_>, ApiError>`. The tenant always comes from the JWT.
 
 mod admin;
+pub mod cache;
 pub mod cors;
 mod dashboard;
 mod keys;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// Browser origins allowed to call the API (CORS), e.g. a Grafana or a team's own dashboard.
     pub cors: Arc<cors::CorsOrigins>,
+    /// Query answers until the data changes.
+    pub cache: Arc<cache::QueryCache>,
 }
 
 /// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
@@ -54,7 +57,10 @@ pub async fn pull_and_record(
     };
     match crate::pull::pull_once(&state.store, &state.lake, options).await {
         Ok(report) => {
-            crate::pull::expire_events(&state.store, state.retention_ms).await?;
+            let expired = crate::pull::expire_events(&state.store, state.retention_ms).await?;
+            if report.objects_loaded > 0 || expired > 0 {
+                state.cache.data_changed();
+            }
             let newest =
                 crate::pull::with_store(&state.store, |s| s.newest_loaded_upload_ms()).await?;
             state
@@ -101,6 +107,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/engagement",
             get(mave::engagement).post(mave::engagement),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::cached,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             time_queries,
