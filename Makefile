@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint bench bench-rollup clean-dev
+.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -32,10 +32,14 @@ lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench --target wasm32-unknown-unknown -- -D warnings
 	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
-test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev
+test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev, bounded fuzzing
 	@$(ENV) cargo test --workspace
 	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  cargo test -p wasm-sdk --target wasm32-unknown-unknown
+	@bash scripts/fuzz.sh
+
+fuzz: setup ## Run every fuzz target for FUZZ_SECONDS each (default 15)
+	@bash scripts/fuzz.sh
 
 bench: setup build-worker bench-rollup ## Print the figures: rollup load and queries at 10 M events, ingest core native and wasm, wrangler-dev load run, SDK size
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core

@@ -18,3 +18,4 @@ export PATH="$TOOLS_BIN:$PWD/node_modules/.bin:$PATH"
 export WASM_BINDGEN_BIN="$TOOLS_BIN/wasm-bindgen"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WRANGLER_SEND_METRICS=false
+export CARGO_FUZZ_VERSION="0.13.2"

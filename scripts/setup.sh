@@ -44,6 +44,11 @@ if ! "$TOOLS_BIN/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VE
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --root "$TOOLS_ROOT" --force
 fi
 
+if ! "$TOOLS_BIN/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  step "cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$TOOLS_ROOT" --force
+fi
+
 bash scripts/build-duckdb.sh
 
 echo "setup: done"
