@@ -314,7 +314,10 @@ fn dashboard_shows_the_apis_numbers_filters_and_revokes_keys() {
     let seen: Value = serde_json::from_slice(&output.stdout).expect("the check prints JSON");
 
     // The key the page created and revoked is refused by the edge.
-    assert_eq!(seen["countryFilter"], "applied", "the country filter changed the numbers");
+    assert_eq!(
+        seen["countryFilter"], "applied",
+        "the country filter changed the numbers"
+    );
     let key = seen["revokedKey"].as_str().expect("revoked key");
     let (status, keys) = p.get("/api/v1/keys", &admin);
     assert_eq!(status, 200);

@@ -489,6 +489,23 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_json_is_refused_without_a_deep_recursion() {
+        // 100 000 levels in 200 KB: the parser stops at its depth limit (128) with an error.
+        let depth = 100_000;
+        let body = format!(
+            "{{\"events\":[{}{}]}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        assert!(body.len() < limits::MAX_BODY_BYTES);
+        let result = parse_batch(body.as_bytes(), NOW, eid_source());
+        assert!(
+            matches!(&result, Err(BatchError::MalformedJson(m)) if m.contains("recursion")),
+            "{result:?}"
+        );
+    }
+
+    #[test]
     fn stored_event_round_trips_through_ndjson() {
         use crate::{GeoFields, StoredEvent, UserAgentFields};
         let event = validate_event(view_start(), NOW, &mut eid_source()).expect("valid");

@@ -1,0 +1,245 @@
+//! Security of the query side, through HTTP against a running server on a generated two-tenant
+//! dataset whose ids overlap (both tenants have `content-0001`) or name their tenant (viewer ids):
+//! every query route answers tenant A's token with A's data only, even when asked for B's ids; tokens
+//! with a wrong signature, `alg: none`, an expiry in the past or no tenant are refused with 401; values
+//! that look like SQL stay data; a tenant cannot see or revoke another's keys.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use lake_gen::Config;
+use pipeline_tests::{dev_vars, rollup_cli, start_rollup_server_with};
+use serde_json::{json, Value};
+
+fn jwt(secret: &[u8], header: &Value, claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("key");
+    mac.update(input.as_bytes());
+    format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[test]
+fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let lake = work.path().join("lake");
+    let db = work.path().join("tapemetric.duckdb");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let generated = lake_gen::generate(
+        &Config {
+            seed: 3,
+            tenants: vec!["acme".into(), "globex".into()],
+            events: 20_000,
+            days: 5,
+            now_ms,
+            contents: 4,
+            viewers: 60,
+            object_events: 500,
+            keep_truth: true,
+        },
+        &lake,
+    )
+    .expect("generate");
+    let lake_arg = lake.to_string_lossy().into_owned();
+    rollup_cli(&db, &["--lake-dir", &lake_arg, "ingest", "--once"]);
+    let logs = work.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let server =
+        start_rollup_server_with(&db, "http://127.0.0.1:9", &logs, &["--lake-dir", &lake_arg]);
+    let base = server.base_url.clone();
+    let http = reqwest::blocking::Client::new();
+    let acme = rollup_cli(&db, &["token", "--tenant", "acme", "--role", "admin"]);
+    let globex = rollup_cli(&db, &["token", "--tenant", "globex", "--role", "admin"]);
+    let get = |path: &str, token: &str| {
+        let r = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("cache-control", "no-cache")
+            .send()
+            .expect("request");
+        (r.status().as_u16(), r.text().unwrap_or_default())
+    };
+
+    // Every query route, asked by acme with globex's ids: only acme's data, never a globex id.
+    let globex_viewer = generated
+        .truth
+        .iter()
+        .find(|v| v.tenant_id == "globex")
+        .map(|v| v.viewer_id.clone())
+        .expect("a globex viewer");
+    let from_s = (now_ms - 6 * 86_400_000) / 1000;
+    let routes = [
+        "/data/views/query?breakdownBy[]=viewerId&breakdownBy[]=playbackId".to_string(),
+        "/data/views/query?playbackId=content-0001&breakdownBy[]=viewerId".to_string(),
+        format!("/data/views/query?viewerId={globex_viewer}"),
+        "/data/views/query/creator?breakdownBy[]=viewerId".to_string(),
+        "/data/views/query/total/content-0001".to_string(),
+        "/data/views/now?breakdownBy[]=playbackId".to_string(),
+        "/api/v1/concurrency?playbackId=content-0001&timeStep=day".to_string(),
+        format!("/api/v1/plays?from={from_s}&identifier=content-0001&interval=1%20day"),
+        format!("/api/v1/engagement?from={from_s}&identifier=content-0001&ranges=10"),
+        format!("/api/v1/sources?from={from_s}&interval=1%20day"),
+        "/api/v1/views/by-content".to_string(),
+        "/api/v1/keys".to_string(),
+    ];
+    for route in &routes {
+        let (status, body) = get(route, &acme);
+        assert_eq!(status, 200, "{route}: {body}");
+        assert!(
+            !body.contains("globex"),
+            "{route} leaked globex data: {body}"
+        );
+    }
+    let (_, filtered) = get(
+        &format!("/data/views/query?viewerId={globex_viewer}"),
+        &acme,
+    );
+    assert_eq!(filtered, "[]", "another tenant's viewer id matches nothing");
+    let acme_views = generated
+        .truth
+        .iter()
+        .filter(|v| v.tenant_id == "acme" && v.content_id == "content-0001")
+        .count() as i64;
+    let (_, total) = get("/data/views/query/total/content-0001", &acme);
+    let total: Value = serde_json::from_str(&total).expect("JSON");
+    assert_eq!(
+        total["viewCount"],
+        json!(acme_views),
+        "shared content id, acme's views only"
+    );
+
+    // Keys: globex's key is invisible to acme and cannot be revoked by acme.
+    let created: Value = http
+        .post(format!("{base}/api/v1/keys"))
+        .bearer_auth(&globex)
+        .json(&json!({"name": "globex web"}))
+        .send()
+        .and_then(|r| r.json())
+        .expect("create");
+    let key_id = created["key_id"].as_str().expect("key id").to_string();
+    let (_, keys) = get("/api/v1/keys", &acme);
+    assert!(!keys.contains(&key_id), "acme lists globex's key: {keys}");
+    let revoke = http
+        .delete(format!("{base}/api/v1/keys/{key_id}"))
+        .bearer_auth(&acme)
+        .send()
+        .expect("revoke");
+    assert_eq!(
+        revoke.status().as_u16(),
+        404,
+        "acme cannot revoke globex's key"
+    );
+    let (_, globex_keys) = get("/api/v1/keys", &globex);
+    let listed: Value = serde_json::from_str(&globex_keys).expect("JSON");
+    assert!(
+        listed["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|k| k["key_id"] == json!(key_id) && k["disabled_at"].is_null()),
+        "globex's key is still live: {globex_keys}"
+    );
+
+    // Bad tokens on every query route: 401 with a message, whatever the route.
+    let secret = dev_vars()
+        .get("JWT_SECRET")
+        .cloned()
+        .expect("JWT_SECRET in .dev.vars");
+    let now_s = now_ms / 1000;
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+    let good_claims = json!({"tenant": "acme", "role": "admin", "iat": now_s, "exp": now_s + 600});
+    let mut forged = acme.clone();
+    let last = forged
+        .pop()
+        .map_or('A', |c| if c == 'A' { 'B' } else { 'A' });
+    forged.push(last);
+    let bad_tokens = [
+        ("wrong signature", forged),
+        ("other secret", jwt(b"not-the-secret", &hs256, &good_claims)),
+        ("alg none", {
+            let t = jwt(
+                secret.as_bytes(),
+                &json!({"alg": "none", "typ": "JWT"}),
+                &good_claims,
+            );
+            format!(
+                "{}.",
+                t.rsplit_once('.').map_or(t.as_str(), |(head, _)| head)
+            )
+        }),
+        (
+            "expired",
+            jwt(
+                secret.as_bytes(),
+                &hs256,
+                &json!({"tenant": "acme", "role": "admin", "iat": now_s - 7200, "exp": now_s - 3600}),
+            ),
+        ),
+        (
+            "no tenant",
+            jwt(
+                secret.as_bytes(),
+                &hs256,
+                &json!({"role": "admin", "iat": now_s, "exp": now_s + 600}),
+            ),
+        ),
+        ("not a JWT", "hello".to_string()),
+    ];
+    assert_eq!(
+        get(&routes[0], &jwt(secret.as_bytes(), &hs256, &good_claims)).0,
+        200,
+        "a good token works"
+    );
+    for (why, token) in &bad_tokens {
+        for route in &routes {
+            let (status, body) = get(route, token);
+            assert_eq!(status, 401, "{why} on {route}: {body}");
+            assert!(
+                body.contains("\"error\""),
+                "{why} on {route}: a message says why"
+            );
+        }
+    }
+
+    // Values that look like SQL stay data; names that are not dimensions are refused.
+    let (status, body) = get(
+        "/data/views/query?playbackId=x%27%20OR%20%271%27%3D%271",
+        &acme,
+    );
+    assert_eq!((status, body.as_str()), (200, "[]"));
+    let (status, body) = get(
+        "/api/v1/plays?query=%7B%22plan%22%3A%22x%27%20OR%201%3D1%20--%22%7D",
+        &acme,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON")["views"],
+        json!([])
+    );
+    let (status, body) = get(
+        "/data/views/query?breakdownBy[]=country%3B%20DROP%20TABLE%20views",
+        &acme,
+    );
+    assert_eq!(status, 400, "{body}");
+    let (_, after) = get("/data/views/query", &acme);
+    let after: Value = serde_json::from_str(&after).expect("JSON");
+    let acme_total = generated
+        .truth
+        .iter()
+        .filter(|v| v.tenant_id == "acme")
+        .count() as i64;
+    assert_eq!(
+        after[0]["viewCount"],
+        json!(acme_total),
+        "the data is intact"
+    );
+    drop(server);
+}
