@@ -10,9 +10,19 @@ fuzz_target!(|text: &str| {
     let verifier = ApiKeyVerifier::new(b"fuzz-secret");
     if let Ok(key) = verifier.verify(text) {
         // Only issued keys verify: the text must be exactly what issuing that key gives.
-        assert_eq!(verifier.issue(&ApiKey { tenant_id: key.tenant_id, key_id: key.key_id }), text);
+        assert_eq!(
+            verifier.issue(&ApiKey {
+                tenant_id: key.tenant_id,
+                key_id: key.key_id
+            }),
+            text
+        );
     }
     if let Ok(origin) = normalize_origin(text) {
-        assert_eq!(normalize_origin(&origin).as_deref(), Ok(origin.as_str()), "normalising is idempotent");
+        assert_eq!(
+            normalize_origin(&origin).as_deref(),
+            Ok(origin.as_str()),
+            "normalising is idempotent"
+        );
     }
 });

@@ -11,7 +11,14 @@ fuzz_target!(|query: &[u8]| {
     let params = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     let object = event_from_params(params, 1_795_000_000_000, || "fresh-eid".to_string());
     let _ = validate_event(object, 1_795_000_000_000, &mut || "fresh-eid".to_string());
-    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let ids = resolve_ids(get("uid"), get("sid"), get("eid"), || "fresh-eid".to_string());
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let ids = resolve_ids(get("uid"), get("sid"), get("eid"), || {
+        "fresh-eid".to_string()
+    });
     assert!(!ids.eid.is_empty() && !ids.session_id.is_empty() && !ids.anonymous_id.is_empty());
 });

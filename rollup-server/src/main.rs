@@ -1,27 +1,19 @@
 //! `rollup-server`: pulls the edge's batch objects into embedded DuckDB on a schedule, and serves the
 //! JWT-authenticated query API. Also mints tokens and API keys from the command line.
 
-mod api;
-mod auth;
-mod lake;
-mod mave;
-mod metrics;
-mod pull;
-mod store;
-mod telemetry;
-
 use anyhow::{bail, Context};
-use api::cors::CorsOrigins;
-use auth::{Claims, Role, TokenAuthority};
 use clap::{Parser, Subcommand};
 use event_schema::api_key::{is_valid_tenant_id, ApiKeyVerifier};
-use lake::{DirLake, EdgeLake, Lake};
-use pull::{pull_once, SharedStore};
+use rollup_server::api::cors::CorsOrigins;
+use rollup_server::auth::{Claims, Role, TokenAuthority};
+use rollup_server::lake::{DirLake, EdgeLake, Lake};
+use rollup_server::pull::{pull_once, SharedStore};
+use rollup_server::store::Store;
+use rollup_server::{api, pull, telemetry};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::Store;
 
 /// Tapemetric rollup server: edge lake -> DuckDB -> query API.
 #[derive(Debug, Parser)]

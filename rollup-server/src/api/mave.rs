@@ -202,6 +202,11 @@ fn props(value: &Value) -> Result<Vec<(String, String)>, ApiError> {
         .collect()
 }
 
+/// Reads a GET query string as `/api/v1/engagement` does (the parser the fuzz targets drive).
+pub fn parse_get_query(raw: &str) -> Result<(PlaysQuery, u32), ApiError> {
+    read_query(&parameters(&Method::GET, Some(raw), &Bytes::new())?, true)
+}
+
 /// `GET|POST /api/v1/plays` → `{"views": [...]}`.
 pub async fn plays(
     State(state): State<AppState>,

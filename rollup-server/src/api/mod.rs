@@ -6,8 +6,8 @@ pub mod cache;
 pub mod cors;
 mod dashboard;
 mod keys;
-mod livepeer;
-mod mave;
+pub mod livepeer;
+pub mod mave;
 mod ops;
 mod views;
 
@@ -146,6 +146,11 @@ impl ApiError {
             status,
             message: message.into(),
         }
+    }
+
+    /// What the answer's `error` says.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     /// 400 Bad Request.
