@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup clean-dev
+.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup soak clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -41,7 +41,7 @@ test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless
 fuzz: setup ## Run every fuzz target for FUZZ_SECONDS each (default 15)
 	@bash scripts/fuzz.sh
 
-bench: setup build-worker bench-rollup ## Print the figures: rollup load and queries at 10 M events, ingest core native and wasm, wrangler-dev load run, SDK size
+bench: setup build-worker bench-rollup soak ## Print the figures: rollup load and queries at 10 M events, ingest core native and wasm, wrangler-dev load run, SDK size
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
 	@$(ENV) bash scripts/bench-wasm.sh
 	@$(ENV) cargo build -q --release -p pipeline-tests --bin edge-load && $$CARGO_TARGET_DIR/release/edge-load --seconds 10
@@ -51,6 +51,11 @@ EVENTS ?= 10000000
 bench-rollup: setup ## Load a generated EVENTS-event lake (default 10 M) and time the dashboard queries
 	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin rollup-bench && \
 	  $$CARGO_TARGET_DIR/release/rollup-bench --events $(EVENTS)
+
+SOAK_SECONDS ?= 60
+soak: setup build-worker ## Ingest while dashboards poll for SOAK_SECONDS (default 60): events/s, p99s, errors, final counts
+	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin soak && \
+	  ROLLUP_SERVER_BIN=$$CARGO_TARGET_DIR/release/rollup-server $$CARGO_TARGET_DIR/release/soak --seconds $(SOAK_SECONDS)
 
 clean-dev: ## Forget local pipeline state (.dev-data)
 	rm -rf .dev-data
