@@ -142,6 +142,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
     keys_bound_to_origins_refuse_other_origins(&pipeline);
     rate_limited_key_gets_429_with_retry_after(&pipeline);
     queries_need_a_valid_token_and_see_only_their_tenant(&pipeline);
+    secrets_keys_and_tokens_never_reach_the_logs(&pipeline);
 }
 
 fn valid_batch_is_kept_beside_rejected_events_and_counted_once(p: &Pipeline) {
@@ -835,4 +836,47 @@ fn queries_need_a_valid_token_and_see_only_their_tenant(p: &Pipeline) {
         .send()
         .expect("create");
     assert_eq!(response.status().as_u16(), 403);
+}
+
+fn secrets_keys_and_tokens_never_reach_the_logs(p: &Pipeline) {
+    // A key and a token in use, with a failing request each (errors are where secrets tend to leak).
+    let (key, _) = p.create_key("log-check");
+    let token = p.admin_token("log-check");
+    let (status, _) = p.post_events(&key, "{not json".into());
+    assert_eq!(status, 400);
+    let (status, _) = p.post_events(&format!("{key}x"), "{}".into());
+    assert_eq!(status, 401);
+    let _ = p.ingest("log-check");
+    let forged = format!("{token}x");
+    assert_eq!(p.views_by_content(&forged).0, 401);
+    let vars = pipeline_tests::dev_vars();
+    let mut secrets: Vec<(&str, String)> = ["JWT_SECRET", "API_KEY_SECRET", "EXPORT_SECRET"]
+        .iter()
+        .filter_map(|name| vars.get(*name).map(|v| (*name, v.clone())))
+        .collect();
+    assert_eq!(secrets.len(), 3, "the dev secrets are known");
+    secrets.push(("an API key", key));
+    secrets.push(("a JWT", token));
+    // The signature part of a key or token alone would leak as much.
+    let signatures: Vec<(&str, String)> = secrets
+        .iter()
+        .filter_map(|(what, s)| {
+            s.rsplit(['.', '_'])
+                .next()
+                .filter(|sig| sig.len() >= 16)
+                .map(|sig| (*what, sig.to_string()))
+        })
+        .collect();
+    secrets.extend(signatures);
+    for log in [&p.worker.log_path, &p.server.log_path] {
+        let text = std::fs::read_to_string(log).expect("log");
+        assert!(!text.is_empty(), "{} is empty", log.display());
+        for (what, secret) in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what} appears in {}",
+                log.display()
+            );
+        }
+    }
 }
