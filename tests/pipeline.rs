@@ -138,6 +138,10 @@ fn events_travel_from_the_edge_to_the_query_api() {
     a_failed_r2_write_loses_nothing(&pipeline);
     full_user_agents_are_stored_only_for_keys_that_opted_in(&pipeline);
     a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
+    events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
+        &pipeline,
+        scratch.path(),
+    );
     revoked_key_is_refused(&pipeline);
     keys_bound_to_origins_refuse_other_origins(&pipeline);
     rate_limited_key_gets_429_with_retry_after(&pipeline);
@@ -879,4 +883,52 @@ fn secrets_keys_and_tokens_never_reach_the_logs(p: &Pipeline) {
             );
         }
     }
+}
+
+/// SDK faults: the network goes down during playback, the view ends and the page closes while still
+/// offline; the network comes back and the page is opened again. Everything arrives, as one view.
+fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
+    p: &Pipeline,
+    scratch: &Path,
+) {
+    let video = scratch.join("clip.webm"); // made by the browser e2e check above
+    let (key, _) = p.create_key("sdk-faults");
+    let output = std::process::Command::new("node")
+        .current_dir(pipeline_tests::repo_root())
+        .arg("tests/browser_e2e.mjs")
+        .args([p.worker.base_url.as_str(), key.as_str()])
+        .arg(&video)
+        .args(["faults-clip", "0", "offline", "12"])
+        .output()
+        .expect("node");
+    assert!(
+        output.status.success(),
+        "offline run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run: Value = serde_json::from_slice(&output.stdout).expect("the run prints JSON");
+    let played_s = run["played_s"].as_f64().expect("played seconds");
+    assert!(
+        run["queued_while_offline"].as_i64().unwrap_or(0) > 0,
+        "{run}"
+    );
+    p.ingest("sdk-faults");
+    let (status, rows) = json_of(
+        p.http
+            .get(format!(
+                "{}/data/views/query?playbackId=faults-clip",
+                p.server.base_url
+            ))
+            .bearer_auth(p.admin_token("sdk-faults"))
+            .send()
+            .expect("query"),
+    );
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
+    assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");
+    let watched_s = rows[0]["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
+    assert!(
+        (watched_s - played_s).abs() <= 2.0,
+        "watched {watched_s} s of {played_s} s played, most of it offline: {rows}"
+    );
 }
