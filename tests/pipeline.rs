@@ -136,6 +136,7 @@ fn events_travel_from_the_edge_to_the_query_api() {
     beacon_and_gzip_bodies_are_accepted(&pipeline);
     raw_url_id_rules_hold_downstream(&pipeline);
     a_failed_r2_write_loses_nothing(&pipeline);
+    a_flush_interrupted_after_its_r2_write_counts_once(&pipeline);
     full_user_agents_are_stored_only_for_keys_that_opted_in(&pipeline);
     a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
     events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
@@ -639,6 +640,43 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     assert_eq!(recovered["events_loaded"], 3, "{recovered}");
     let (_, views) = p.views_by_content(&p.admin_token("r2-fault"));
     assert_eq!(sorted_views(&views), vec![("resilient".to_string(), 3)]);
+}
+
+/// A flush that stops after writing its object and before deleting the buffer's rows (a crash
+/// mid-flush) writes the same events again next time: two objects, counted once.
+fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
+    let (key, _) = p.create_key("mid-flush");
+    let batch = json!({"events": [
+        view_start("m1", "v1", "interrupted"), view_start("m2", "v2", "interrupted"), view_start("m3", "v3", "interrupted"),
+    ]})
+    .to_string();
+    assert_eq!(p.post_events(&key, batch).0, 202);
+    let export_secret = pipeline_tests::dev_vars()
+        .remove("EXPORT_SECRET")
+        .unwrap_or_default();
+    let injected = p
+        .http
+        .post(format!("{}/internal/faults", p.worker.base_url))
+        .bearer_auth(&export_secret)
+        .json(&json!({"interrupted_flushes": 1}))
+        .send()
+        .expect("faults");
+    assert_eq!(injected.status().as_u16(), 200);
+    let (status, _) = json_of(
+        p.http
+            .post(format!("{}/admin/ingest", p.server.base_url))
+            .bearer_auth(p.admin_token("mid-flush"))
+            .send()
+            .expect("ingest"),
+    );
+    assert_eq!(status, 502, "the interrupted flush is reported");
+    // The admin ingest answers the token's tenant's figures.
+    let recovered = p.ingest("mid-flush");
+    assert_eq!(recovered["objects_loaded"], 2, "the object twice: {recovered}");
+    assert_eq!(recovered["events_loaded"], 3, "{recovered}");
+    assert_eq!(recovered["duplicates_skipped"], 3, "{recovered}");
+    let (_, views) = p.views_by_content(&p.admin_token("mid-flush"));
+    assert_eq!(sorted_views(&views), vec![("interrupted".to_string(), 3)]);
 }
 
 /// What lands in the lake: parsed UA dimensions always, the full UA string only for opted-in keys.

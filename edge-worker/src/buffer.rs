@@ -80,6 +80,9 @@ pub struct EventBuffer {
     limiter: RefCell<RateLimiter>,
     /// Dev-only fault injection: how many coming R2 writes fail (set through `/faults`).
     injected_r2_failures: RefCell<u32>,
+    /// Dev-only fault injection: how many coming flushes stop after their R2 write and before the
+    /// buffer's rows are deleted (a crash mid-flush; set through `/faults`).
+    injected_interruptions: RefCell<u32>,
 }
 
 impl DurableObject for EventBuffer {
@@ -100,6 +103,7 @@ impl DurableObject for EventBuffer {
             env,
             limiter: RefCell::new(RateLimiter::default()),
             injected_r2_failures: RefCell::new(0),
+            injected_interruptions: RefCell::new(0),
         }
     }
 
@@ -127,8 +131,13 @@ impl DurableObject for EventBuffer {
             "/faults" => {
                 let faults: serde_json::Value = req.json().await?;
                 let failures = faults["r2_write_failures"].as_u64().unwrap_or(0) as u32;
+                let interruptions = faults["interrupted_flushes"].as_u64().unwrap_or(0) as u32;
                 *self.injected_r2_failures.borrow_mut() = failures;
-                Response::from_json(&json!({"r2_write_failures": failures}))
+                *self.injected_interruptions.borrow_mut() = interruptions;
+                Response::from_json(&json!({
+                    "r2_write_failures": failures,
+                    "interrupted_flushes": interruptions
+                }))
             }
             other => Response::error(format!("no buffer route {other}"), 404),
         }
@@ -268,6 +277,15 @@ impl EventBuffer {
                 })
                 .execute()
                 .await?;
+            {
+                let mut interruptions = self.injected_interruptions.borrow_mut();
+                if *interruptions > 0 {
+                    *interruptions -= 1;
+                    return Err(Error::RustError(
+                        "injected interruption after the R2 write (dev fault injection)".into(),
+                    ));
+                }
+            }
             // Only rows that are now in R2 are removed; rows appended meanwhile have a higher seq.
             sql.exec(
                 "DELETE FROM pending WHERE tenant_id = ? AND seq <= ?",
