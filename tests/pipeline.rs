@@ -672,7 +672,10 @@ fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
     assert_eq!(status, 502, "the interrupted flush is reported");
     // The admin ingest answers the token's tenant's figures.
     let recovered = p.ingest("mid-flush");
-    assert_eq!(recovered["objects_loaded"], 2, "the object twice: {recovered}");
+    assert_eq!(
+        recovered["objects_loaded"], 2,
+        "the object twice: {recovered}"
+    );
     assert_eq!(recovered["events_loaded"], 3, "{recovered}");
     assert_eq!(recovered["duplicates_skipped"], 3, "{recovered}");
     let (_, views) = p.views_by_content(&p.admin_token("mid-flush"));

@@ -53,10 +53,11 @@ pub struct EdgeLake {
 }
 
 impl EdgeLake {
-    /// A client for the edge at `base_url` (e.g. `http://127.0.0.1:8787`).
-    pub fn new(base_url: &str, export_secret: &str) -> EdgeLake {
+    /// A client for the edge at `base_url` (e.g. `http://127.0.0.1:8787`); each request gives up after
+    /// `timeout` (the pull then fails, loads nothing of that request, and the next pull retries).
+    pub fn new(base_url: &str, export_secret: &str, timeout: Duration) -> EdgeLake {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
+            .timeout(timeout)
             .build()
             .unwrap_or_default();
         EdgeLake {

@@ -35,6 +35,14 @@ struct Cli {
         default_value = "http://127.0.0.1:8787"
     )]
     edge_url: String,
+    /// Seconds before a request to the edge gives up (the pull fails; the next one retries).
+    #[arg(
+        long,
+        global = true,
+        env = "TAPEMETRIC_EDGE_TIMEOUT_S",
+        default_value_t = 120
+    )]
+    edge_timeout_s: u64,
     /// Read batch objects from this directory (the lake layout, e.g. a bucket mirror or a generated
     /// dataset) instead of from the edge.
     #[arg(long, global = true, env = "TAPEMETRIC_LAKE_DIR")]
@@ -150,7 +158,11 @@ fn open_lake(cli: &Cli) -> anyhow::Result<Lake> {
         return Ok(Lake::Dir(DirLake::new(dir)));
     }
     let export = required(&cli.export_secret, "--export-secret", "EXPORT_SECRET")?;
-    Ok(Lake::Edge(EdgeLake::new(&cli.edge_url, &export)))
+    Ok(Lake::Edge(EdgeLake::new(
+        &cli.edge_url,
+        &export,
+        Duration::from_secs(cli.edge_timeout_s.max(1)),
+    )))
 }
 
 fn open_store(path: &Path) -> anyhow::Result<SharedStore> {
