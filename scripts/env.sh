@@ -12,10 +12,14 @@ export TOOLS_ROOT="$TAPEMETRIC_CACHE/tools"
 export TOOLS_BIN="$TOOLS_ROOT/bin"
 export WORKER_BUILD_VERSION="0.8.7"
 # chromium + chromium-driver: the SDK's browser tests; ffmpeg: the test video of the browser end-to-end test.
-export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev chromium chromium-driver ffmpeg}"
+export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev chromium chromium-driver ffmpeg python3-venv}"
 export PATH="$TOOLS_BIN:$PWD/node_modules/.bin:$PATH"
 # worker-build would download these; point it at the ones installed here instead.
 export WASM_BINDGEN_BIN="$TOOLS_BIN/wasm-bindgen"
 export ESBUILD_BIN="$PWD/node_modules/.bin/esbuild"
 export WRANGLER_SEND_METRICS=false
 export CARGO_FUZZ_VERSION="0.13.2"
+# Python tools (other engines reading the lake in tests): DuckDB's own SQL and chDB (ClickHouse).
+export TAPEMETRIC_VENV="$TAPEMETRIC_CACHE/venv"
+export TAPEMETRIC_PYTHON="$TAPEMETRIC_VENV/bin/python"
+export PY_PACKAGES="duckdb==1.2.0 chdb==4.4.0"

@@ -49,6 +49,12 @@ if ! "$TOOLS_BIN/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSIO
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$TOOLS_ROOT" --force
 fi
 
+if ! "$TAPEMETRIC_PYTHON" -c "import duckdb, chdb" 2>/dev/null; then
+  step "Python venv with $PY_PACKAGES (pip)"
+  python3 -m venv "$TAPEMETRIC_VENV"
+  "$TAPEMETRIC_VENV/bin/pip" install -q $PY_PACKAGES
+fi
+
 bash scripts/build-duckdb.sh
 
 echo "setup: done"
