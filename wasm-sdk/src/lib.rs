@@ -4,10 +4,14 @@
 //!
 //! The logic is platform-free and unit-tested natively: [`session`] (anonymous and session ids, the
 //! 30-minute idle rule), [`tracker`] (one view's state machine: play intent, first frame, pauses,
-//! seeks, rebuffering, heartbeats with played ranges), and [`delivery`] (batching and retry backoff).
-//! The `browser` module (wasm32 only) is the thin wasm-bindgen and web-sys glue.
+//! seeks, rebuffering, heartbeats with played ranges), [`delivery`] (batching and retry backoff) and
+//! [`json`] (the small JSON writer events are built with).
+//! The `browser` module (wasm32 only) is the thin wasm-bindgen glue over the browser.
+
+extern crate alloc;
 
 pub mod delivery;
+pub mod json;
 pub mod session;
 pub mod tracker;
 

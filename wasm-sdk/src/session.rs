@@ -1,5 +1,8 @@
 //! Anonymous id and session id rules.
 
+use crate::json::write_int;
+use alloc::string::String;
+
 /// A session ends after this long without activity.
 pub const SESSION_IDLE_MS: f64 = 30.0 * 60.0 * 1000.0;
 
@@ -17,14 +20,17 @@ impl Session {
         let (id, last) = stored.split_once('|')?;
         let last_activity_ms = last.parse::<i64>().ok()? as f64;
         (!id.is_empty()).then(|| Session {
-            id: id.to_string(),
+            id: String::from(id),
             last_activity_ms,
         })
     }
 
     /// The stored form.
     pub fn to_stored(&self) -> String {
-        format!("{}|{}", self.id, self.last_activity_ms as i64)
+        let mut stored = self.id.clone();
+        stored.push('|');
+        write_int(&mut stored, self.last_activity_ms as i64);
+        stored
     }
 }
 
@@ -51,15 +57,16 @@ pub fn current_session(
 pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    id
 }
 
 #[cfg(test)]
@@ -110,5 +117,9 @@ mod tests {
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert_eq!(&id[19..20], "b");
+        let id = uuid_v4([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0, 1, 2, 3, 4, 5, 6, 7,
+        ]);
+        assert_eq!(id, "01234567-89ab-4def-8001-020304050607");
     }
 }
