@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-cargo build -p wasm-sdk --target wasm32-unknown-unknown --profile sdk
+# Without the default `std` feature: no Rust std in the wasm (see wasm-sdk/Cargo.toml).
+cargo build -p wasm-sdk --target wasm32-unknown-unknown --profile sdk --no-default-features
 wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section --out-dir wasm-sdk/js/pkg --out-name wasm_sdk \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/sdk/wasm_sdk.wasm"
 gz() { gzip -9 -c "$1" | wc -c; }

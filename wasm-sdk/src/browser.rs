@@ -46,6 +46,9 @@ extern "C" {
     fn json_stringify(value: &JsValue) -> Result<Option<String>, JsValue>;
     #[wasm_bindgen(js_name = encodeURIComponent)]
     fn encode_uri_component(text: &str) -> String;
+    /// A new empty object (`Object()`).
+    #[wasm_bindgen(js_name = Object)]
+    fn new_object() -> JsValue;
 
     #[wasm_bindgen(js_namespace = localStorage, js_name = getItem, catch)]
     fn storage_get(key: &str) -> Result<Option<String>, JsValue>;
@@ -57,8 +60,11 @@ extern "C" {
     /// `location.href` (a `Location`'s string form).
     #[wasm_bindgen(js_namespace = location, js_name = toString)]
     fn location_href() -> String;
-    #[wasm_bindgen(thread_local_v2, js_namespace = document, js_name = referrer)]
-    static REFERRER: String;
+    /// The page's `document`.
+    #[wasm_bindgen(js_name = document)]
+    type Document;
+    #[wasm_bindgen(static_method_of = Document, getter)]
+    fn referrer() -> String;
 
     #[wasm_bindgen(js_name = setInterval)]
     fn set_interval(callback: &Callback, ms: i32) -> i32;
@@ -72,7 +78,10 @@ extern "C" {
     fn remove_window_listener(name: &str, callback: &Callback);
 
     #[wasm_bindgen(catch)]
-    fn fetch(url: &str, init: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    fn fetch(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+    type Promise;
+    #[wasm_bindgen(method)]
+    fn then(this: &Promise, on_fulfilled: &Callback, on_rejected: &Callback) -> Promise;
     #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 
@@ -262,8 +271,8 @@ impl Core {
         };
         let mut authorization = String::from("Bearer ");
         authorization.push_str(&self.api_key);
-        let headers = JsValue::from(js_sys::Object::new());
-        let init = JsValue::from(js_sys::Object::new());
+        let headers = new_object();
+        let init = new_object();
         let _ = reflect_set(&headers, "Authorization", &JsValue::from(authorization));
         let _ = reflect_set(&headers, "Content-Type", &"application/json".into());
         let _ = reflect_set(&init, "method", &"POST".into());
@@ -273,7 +282,7 @@ impl Core {
         let _ = reflect_set(&init, "headers", &headers);
         match (fetch(&self.events_url(), &init), &self.on_response) {
             (Ok(request), Some(settle)) => {
-                let _ = request.then2(settle, settle);
+                let _ = request.then(settle, settle);
             }
             _ => self.outbox.fail(now()),
         }
@@ -332,12 +341,15 @@ impl Tapemetric {
         if api_key.is_empty() {
             log("init: `apiKey` is missing; events will be refused by the edge");
         }
-        let endpoint = property(&options, "endpoint")
+        let mut endpoint = property(&options, "endpoint")
             .as_string()
             .unwrap_or_else(|| String::from(DEFAULT_ENDPOINT));
+        while endpoint.ends_with('/') {
+            endpoint.pop();
+        }
         let mut core = Core {
             api_key,
-            endpoint: String::from(endpoint.trim_end_matches('/')),
+            endpoint,
             persisted: Persisted::default(),
             outbox: Outbox::default(),
             send_soon: false,
@@ -346,15 +358,17 @@ impl Tapemetric {
         if let Some(saved) = core.persisted.get(QUEUE_KEY) {
             core.outbox.restore(&saved);
         }
-        let core = Rc::new(RefCell::new(core));
-        let weak: Weak<RefCell<Core>> = Rc::downgrade(&core);
-        core.borrow_mut().on_response = Some(Closure::new(move |outcome: JsValue| {
-            if let Some(core) = weak.upgrade() {
-                if let Ok(mut c) = core.try_borrow_mut() {
-                    c.settle(&outcome);
+        let core = Rc::new_cyclic(|weak: &Weak<RefCell<Core>>| {
+            let weak = weak.clone();
+            core.on_response = Some(Closure::new(move |outcome: JsValue| {
+                if let Some(core) = weak.upgrade() {
+                    if let Ok(mut c) = core.try_borrow_mut() {
+                        c.settle(&outcome);
+                    }
                 }
-            }
-        }));
+            }));
+            RefCell::new(core)
+        });
 
         let tick_core = core.clone();
         let mut since_send_ms = 0.0;
@@ -378,12 +392,13 @@ impl Tapemetric {
             }
         });
         add_window_listener("pagehide", &page_hide);
-        core.borrow_mut().send_batch();
-        Tapemetric {
+        let client = Tapemetric {
             core,
             timer,
             page_hide,
-        }
+        };
+        client.with_core(Core::send_batch);
+        client
     }
 
     /// Attaches to a `<video>` (or `<audio>`) element; returns the view handle.
@@ -401,34 +416,34 @@ impl Tapemetric {
 
     /// Links this browser's anonymous id to `userId`.
     pub fn identify(&self, user_id: String, traits: JsValue) {
-        let mut c = self.core.borrow_mut();
-        c.persisted.set(USER_ID_KEY, &user_id);
         let mut fields = JsonObject::new();
         if let Some(props) = props_json(&traits) {
             fields.raw("props", &props);
         }
-        c.record(EventType::Identify, &fields, None, Some(user_id));
+        self.with_core(|c| {
+            c.persisted.set(USER_ID_KEY, &user_id);
+            c.record(EventType::Identify, &fields, None, Some(user_id));
+        });
     }
 
     /// Forgets the user and the anonymous id: the next event starts a fresh identity and session.
     pub fn reset(&self) {
-        let mut c = self.core.borrow_mut();
-        for key in [ANONYMOUS_ID_KEY, SESSION_KEY, USER_ID_KEY] {
-            c.persisted.remove(key);
-        }
+        self.with_core(|c| {
+            for key in [ANONYMOUS_ID_KEY, SESSION_KEY, USER_ID_KEY] {
+                c.persisted.remove(key);
+            }
+        });
     }
 
     /// Records a page view (`path` defaults to the current location).
     #[wasm_bindgen(js_name = trackPageView)]
     pub fn track_page_view(&self, path: Option<String>) {
         let mut fields = JsonObject::new();
-        let referrer = REFERRER.with(String::clone);
+        let referrer = Document::referrer();
         if !referrer.is_empty() {
             fields.str("referrer", &referrer);
         }
-        self.core
-            .borrow_mut()
-            .record(EventType::PageView, &fields, path, None);
+        self.with_core(|c| c.record(EventType::PageView, &fields, path, None));
     }
 
     /// Records a named custom event with props.
@@ -438,20 +453,28 @@ impl Tapemetric {
         if let Some(props) = props_json(&props) {
             fields.raw("props", &props);
         }
-        self.core
-            .borrow_mut()
-            .record(EventType::Custom, &fields, None, None);
+        self.with_core(|c| c.record(EventType::Custom, &fields, None, None));
     }
 
     /// Sends queued events now.
     pub fn flush(&self) {
-        self.core.borrow_mut().send_batch();
+        self.with_core(Core::send_batch);
     }
 
     /// Events waiting to be delivered.
     #[wasm_bindgen(js_name = pendingEvents)]
     pub fn pending_events(&self) -> usize {
-        self.core.borrow().outbox.len()
+        self.core.try_borrow().map_or(0, |c| c.outbox.len())
+    }
+}
+
+impl Tapemetric {
+    /// Runs `f` on the client's state, unless it is busy (a re-entrant call from the page while the
+    /// SDK is working: dropped rather than panicking into the page).
+    fn with_core(&self, f: impl FnOnce(&mut Core)) {
+        if let Ok(mut c) = self.core.try_borrow_mut() {
+            f(&mut c);
+        }
     }
 }
 
@@ -472,7 +495,9 @@ impl ViewState {
 
     fn emit(&mut self, drafts: Vec<Draft>) {
         let duration_s = self.media.duration();
-        let mut core = self.core.borrow_mut();
+        let Ok(mut core) = self.core.try_borrow_mut() else {
+            return;
+        };
         for draft in drafts {
             let mut fields = JsonObject::new();
             draft.write_fields(&mut fields);
@@ -547,7 +572,7 @@ impl ViewHandle {
     fn start(core: Rc<RefCell<Core>>, media: Media, content: JsonObject) -> ViewHandle {
         let state = Rc::new(RefCell::new(ViewState {
             core,
-            media,
+            media: media.clone().unchecked_into(),
             tracker: ViewTracker::default(),
             content,
         }));
@@ -563,11 +588,8 @@ impl ViewHandle {
             })
         };
         let listeners: Vec<Callback> = MEDIA_EVENTS.iter().map(|&event| listen(event)).collect();
-        {
-            let s = state.borrow();
-            for (event, listener) in MEDIA_EVENTS.iter().zip(&listeners) {
-                s.media.add_listener(event, listener);
-            }
+        for (event, listener) in MEDIA_EVENTS.iter().zip(&listeners) {
+            media.add_listener(event, listener);
         }
         let beat_state = state.clone();
         let beat = Closure::new(move |_: JsValue| {

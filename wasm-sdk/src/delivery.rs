@@ -29,7 +29,7 @@ impl Outbox {
     /// Adds an event (its JSON text); drops the oldest when full.
     pub fn push(&mut self, event: String) {
         if self.queue.len() >= MAX_QUEUED_EVENTS {
-            self.queue.remove(0);
+            self.drop_oldest(1);
         }
         self.queue.push(event);
     }
@@ -50,23 +50,30 @@ impl Outbox {
             return None;
         }
         self.in_flight = self.queue.len().min(MAX_EVENTS_PER_REQUEST);
-        Some(batch_body(&self.queue[..self.in_flight]))
+        Some(batch_body(self.queue.iter().take(self.in_flight)))
     }
 
     /// The body of a last-chance beacon on page hide: the waiting events (at most one request's
     /// worth), or `None` when nothing waits.
     pub fn peek_batch(&self) -> Option<String> {
         let n = self.queue.len().min(MAX_EVENTS_PER_REQUEST);
-        (n > 0).then(|| batch_body(&self.queue[..n]))
+        (n > 0).then(|| batch_body(self.queue.iter().take(n)))
     }
 
     /// The in-flight batch was acknowledged: drop it and reset the backoff.
     pub fn acknowledge(&mut self) {
-        let n = self.in_flight.min(self.queue.len());
-        self.queue.drain(..n);
+        self.drop_oldest(self.in_flight);
         self.in_flight = 0;
         self.failures = 0;
         self.next_attempt_ms = 0.0;
+    }
+
+    /// Drops the `n` oldest events (in place; no index that could panic).
+    fn drop_oldest(&mut self, n: usize) {
+        self.queue = core::mem::take(&mut self.queue)
+            .into_iter()
+            .skip(n)
+            .collect();
     }
 
     /// The in-flight batch failed: keep it and back off exponentially.
@@ -92,7 +99,7 @@ impl Outbox {
 }
 
 /// A request body: `{"events":[...]}`.
-fn batch_body(events: &[String]) -> String {
+fn batch_body<'a>(events: impl IntoIterator<Item = &'a String>) -> String {
     let mut body = String::from("{\"events\":");
     write_array(&mut body, events);
     body.push('}');

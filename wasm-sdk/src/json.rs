@@ -12,20 +12,22 @@ pub fn write_int(out: &mut String, value: i64) {
     if value < 0 {
         out.push('-');
     }
-    let mut rest = value.unsigned_abs();
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
+    write_digits(out, value.unsigned_abs());
+}
+
+/// Most significant digit first, by recursion: no buffer to index, so no bounds-check panic (and
+/// its message formatting) in the wasm.
+fn write_digits(out: &mut String, value: u64) {
+    if value >= 10 {
+        write_digits(out, value / 10);
     }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
+    out.push(digit(value % 10));
+}
+
+/// The ASCII digit of `n` (0 to 15: lower-case hex beyond 9).
+pub fn digit(n: u64) -> char {
+    let n = (n & 0xf) as u8;
+    char::from(if n < 10 { b'0' + n } else { b'a' + n - 10 })
 }
 
 /// Rounds half away from zero to a whole number (`f64::round` is not in `core`). Saturates; NaN
@@ -46,16 +48,19 @@ pub fn write_num(out: &mut String, value: f64) {
         out.push('-');
     }
     let abs = thousandths.unsigned_abs();
-    write_int(out, (abs / 1000) as i64);
-    let mut frac = abs % 1000;
-    if frac != 0 {
+    write_digits(out, abs / 1000);
+    let decimals = [abs / 100 % 10, abs / 10 % 10, abs % 10];
+    let shown = match decimals {
+        [0, 0, 0] => 0,
+        [_, 0, 0] => 1,
+        [_, _, 0] => 2,
+        _ => 3,
+    };
+    if shown > 0 {
         out.push('.');
-        let mut divisor = 100;
-        while frac != 0 {
-            out.push(char::from(b'0' + (frac / divisor) as u8));
-            frac %= divisor;
-            divisor /= 10;
-        }
+    }
+    for &d in decimals.iter().take(shown) {
+        out.push(digit(d));
     }
 }
 
@@ -70,10 +75,9 @@ pub fn write_str(out: &mut String, value: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u00");
-                out.push(char::from(HEX[(c as usize) >> 4]));
-                out.push(char::from(HEX[(c as usize) & 0xf]));
+                out.push(digit(u64::from(c) >> 4));
+                out.push(digit(u64::from(c)));
             }
             c => out.push(c),
         }
@@ -143,7 +147,7 @@ impl JsonObject {
             if self.text.len() > 1 {
                 self.text.push(',');
             }
-            self.text.push_str(&other.text[1..]);
+            self.text.push_str(other.text.get(1..).unwrap_or_default());
         }
     }
 
@@ -155,9 +159,9 @@ impl JsonObject {
 }
 
 /// Writes `items` (JSON texts) as an array.
-pub fn write_array(out: &mut String, items: &[String]) {
+pub fn write_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a String>) {
     out.push('[');
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -189,7 +193,7 @@ pub fn split_object_array(text: &str) -> Option<Vec<&str>> {
             b'{' | b'[' => depth += 1,
             b'}' | b']' => depth = depth.checked_sub(1)?,
             b',' if depth == 0 => {
-                items.push(object_text(&inner[start..i])?);
+                items.push(object_text(inner.get(start..i)?)?);
                 start = i + 1;
             }
             _ => {}
@@ -198,7 +202,7 @@ pub fn split_object_array(text: &str) -> Option<Vec<&str>> {
     if depth != 0 || in_string {
         return None;
     }
-    let last = inner[start..].trim();
+    let last = inner.get(start..)?.trim();
     if !last.is_empty() {
         items.push(object_text(last)?);
     } else if !items.is_empty() {
@@ -242,6 +246,8 @@ mod tests {
         assert_eq!(num(-0.0004), "0");
         assert_eq!(num(596.48), "596.48");
         assert_eq!(num(f64::NAN), "0");
+        assert_eq!(num(7.009), "7.009");
+        assert_eq!(num(7.09), "7.09");
     }
 
     #[test]
@@ -284,7 +290,7 @@ mod tests {
         );
         assert_eq!(split_object_array("[]"), Some(vec![]));
         let mut out = String::new();
-        write_array(&mut out, &["{}".into(), r#"{"a":1}"#.into()]);
+        write_array(&mut out, &[String::from("{}"), String::from(r#"{"a":1}"#)]);
         assert_eq!(out, r#"[{},{"a":1}]"#);
     }
 

@@ -1,6 +1,6 @@
 //! Anonymous id and session id rules.
 
-use crate::json::write_int;
+use crate::json::{digit, write_int};
 use alloc::string::String;
 
 /// A session ends after this long without activity.
@@ -18,7 +18,7 @@ impl Session {
     /// float parsing out of the shipped wasm).
     pub fn parse(stored: &str) -> Option<Session> {
         let (id, last) = stored.split_once('|')?;
-        let last_activity_ms = last.parse::<i64>().ok()? as f64;
+        let last_activity_ms = parse_ms(last)? as f64;
         (!id.is_empty()).then(|| Session {
             id: String::from(id),
             last_activity_ms,
@@ -32,6 +32,17 @@ impl Session {
         write_int(&mut stored, self.last_activity_ms as i64);
         stored
     }
+}
+
+/// Whole non-negative milliseconds (what [`Session::to_stored`] writes).
+fn parse_ms(text: &str) -> Option<i64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0i64, |n, b| {
+        let d = b.checked_sub(b'0').filter(|d| *d < 10)?;
+        n.checked_mul(10)?.checked_add(i64::from(d))
+    })
 }
 
 /// The session to use at `now_ms`: the stored one, touched, unless it has been idle for 30 minutes or
@@ -57,14 +68,13 @@ pub fn current_session(
 pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(36);
     for (i, b) in bytes.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             id.push('-');
         }
-        id.push(char::from(HEX[usize::from(b >> 4)]));
-        id.push(char::from(HEX[usize::from(b & 0xf)]));
+        id.push(digit(u64::from(b >> 4)));
+        id.push(digit(u64::from(*b)));
     }
     id
 }
@@ -109,6 +119,10 @@ mod tests {
         assert_eq!(Session::parse(&s.to_stored()), Some(s));
         assert_eq!(Session::parse("nonsense"), None);
         assert_eq!(Session::parse("|5"), None);
+        assert_eq!(Session::parse("abc|"), None);
+        assert_eq!(Session::parse("abc|-5"), None);
+        assert_eq!(Session::parse("abc|1x"), None);
+        assert_eq!(Session::parse("abc|99999999999999999999"), None);
     }
 
     #[test]
