@@ -25,8 +25,8 @@ pub mod raw_url;
 #[cfg(feature = "std")]
 mod validate;
 
-pub use event::{ContentType, EventType};
 #[cfg(feature = "std")]
 pub use event::{ClientEvent, GeoFields, StoredEvent, UserAgentFields};
+pub use event::{ContentType, EventType};
 #[cfg(feature = "std")]
 pub use validate::{parse_batch, validate_event, BatchError, EventError, ValidatedBatch};

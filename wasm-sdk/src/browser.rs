@@ -6,6 +6,7 @@
 //! `crypto`), and every callback is one closure type, `FnMut(JsValue)`.
 
 use crate::delivery::{Outbox, SEND_INTERVAL_MS};
+use crate::event::{sends_at_once, Envelope};
 use crate::json::{write_int, JsonObject};
 use crate::session::{current_session, uuid_v4, Session};
 use crate::tracker::{Draft, MediaSignal, ViewTracker};
@@ -43,15 +44,15 @@ extern "C" {
     #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
     fn reflect_set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
-    fn json_stringify(value: &JsValue) -> Result<Option<String>, JsValue>;
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = encodeURIComponent)]
-    fn encode_uri_component(text: &str) -> String;
+    fn encode_uri_component(text: &str) -> JsValue;
     /// A new empty object (`Object()`).
     #[wasm_bindgen(js_name = Object)]
     fn new_object() -> JsValue;
 
     #[wasm_bindgen(js_namespace = localStorage, js_name = getItem, catch)]
-    fn storage_get(key: &str) -> Result<Option<String>, JsValue>;
+    fn storage_get(key: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = localStorage, js_name = setItem, catch)]
     fn storage_set(key: &str, value: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(js_namespace = localStorage, js_name = removeItem, catch)]
@@ -59,12 +60,12 @@ extern "C" {
 
     /// `location.href` (a `Location`'s string form).
     #[wasm_bindgen(js_namespace = location, js_name = toString)]
-    fn location_href() -> String;
+    fn location_href() -> JsValue;
     /// The page's `document`.
     #[wasm_bindgen(js_name = document)]
     type Document;
     #[wasm_bindgen(static_method_of = Document, getter)]
-    fn referrer() -> String;
+    fn referrer() -> JsValue;
 
     #[wasm_bindgen(js_name = setInterval)]
     fn set_interval(callback: &Callback, ms: i32) -> i32;
@@ -85,30 +86,14 @@ extern "C" {
     #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 
-    /// A `<video>` or `<audio>` element.
+    /// A `<video>` or `<audio>` element (its properties are read with [`property`]: one import
+    /// for all of them).
     #[wasm_bindgen(js_name = HTMLMediaElement)]
     type Media;
     #[wasm_bindgen(method, js_name = addEventListener)]
     fn add_listener(this: &Media, name: &str, callback: &Callback);
     #[wasm_bindgen(method, js_name = removeEventListener)]
     fn remove_listener(this: &Media, name: &str, callback: &Callback);
-    #[wasm_bindgen(method, getter, js_name = currentTime)]
-    fn current_time(this: &Media) -> f64;
-    #[wasm_bindgen(method, getter)]
-    fn duration(this: &Media) -> f64;
-    #[wasm_bindgen(method, getter)]
-    fn error(this: &Media) -> Option<MediaError>;
-    /// Absent on `<audio>`.
-    #[wasm_bindgen(method, getter, js_name = videoWidth)]
-    fn video_width(this: &Media) -> Option<u32>;
-    #[wasm_bindgen(method, getter, js_name = videoHeight)]
-    fn video_height(this: &Media) -> Option<u32>;
-
-    type MediaError;
-    #[wasm_bindgen(method, getter)]
-    fn code(this: &MediaError) -> u32;
-    #[wasm_bindgen(method, getter)]
-    fn message(this: &MediaError) -> String;
 }
 
 fn log(message: &str) {
@@ -122,11 +107,16 @@ fn property(object: &JsValue, key: &str) -> JsValue {
     reflect_get(object, key).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// A numeric property (`NaN` when absent or not a number).
+fn number(object: &JsValue, key: &str) -> f64 {
+    property(object, key).as_f64().unwrap_or(f64::NAN)
+}
+
 /// `value` as JSON object text, when it is a plain object that `JSON.stringify` can write.
 fn props_json(value: &JsValue) -> Option<String> {
     json_stringify(value)
-        .ok()
-        .flatten()
+        .ok()?
+        .as_string()
         .filter(|text| text.starts_with('{'))
 }
 
@@ -149,12 +139,15 @@ struct Persisted {
 
 impl Persisted {
     fn get(&self, key: &str) -> Option<String> {
-        storage_get(key).ok().flatten().or_else(|| {
-            self.memory
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        })
+        storage_get(key)
+            .ok()
+            .and_then(|v| v.as_string())
+            .or_else(|| {
+                self.memory
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
     }
 
     fn set(&mut self, key: &str, value: &str) {
@@ -232,25 +225,23 @@ impl Core {
         page_url: Option<String>,
         user_id: Option<String>,
     ) {
-        let mut event = JsonObject::new();
-        event.str("type", event_type.as_str());
-        event.int("ts", now() as i64);
-        event.str("eid", &random_uuid());
+        let eid = random_uuid();
         let anonymous_id = self.anonymous_id();
-        event.str("anonymous_id", &anonymous_id);
         let session_id = self.session_id();
-        event.str("session_id", &session_id);
-        if let Some(user_id) = user_id.or_else(|| self.persisted.get(USER_ID_KEY)) {
-            event.str("user_id", &user_id);
-        }
-        event.str("page_url", &page_url.unwrap_or_else(location_href));
-        event.extend(fields);
-        self.outbox.push(event.finish());
-        self.persist_queue();
-        self.send_soon |= matches!(
+        let user_id = user_id.or_else(|| self.persisted.get(USER_ID_KEY));
+        let page_url = page_url.or_else(|| location_href().as_string());
+        let event = Envelope {
             event_type,
-            EventType::ViewStart | EventType::Error | EventType::Ended | EventType::ViewEnd
-        );
+            ts_ms: now() as i64,
+            eid: &eid,
+            anonymous_id: &anonymous_id,
+            session_id: &session_id,
+            user_id: user_id.as_deref(),
+            page_url: page_url.as_deref().unwrap_or_default(),
+        };
+        self.outbox.push(event.write(fields));
+        self.persist_queue();
+        self.send_soon |= sends_at_once(event_type);
     }
 
     fn persist_queue(&mut self) {
@@ -310,7 +301,8 @@ impl Core {
         if let Some(body) = self.outbox.peek_batch() {
             let mut url = self.events_url();
             url.push_str("?key=");
-            url.push_str(&encode_uri_component(&self.api_key));
+            let key = encode_uri_component(&self.api_key).as_string();
+            url.push_str(key.as_deref().unwrap_or_default());
             let _ = send_beacon(&url, &body);
         }
     }
@@ -439,8 +431,7 @@ impl Tapemetric {
     #[wasm_bindgen(js_name = trackPageView)]
     pub fn track_page_view(&self, path: Option<String>) {
         let mut fields = JsonObject::new();
-        let referrer = Document::referrer();
-        if !referrer.is_empty() {
+        if let Some(referrer) = Document::referrer().as_string().filter(|r| !r.is_empty()) {
             fields.str("referrer", &referrer);
         }
         self.with_core(|c| c.record(EventType::PageView, &fields, path, None));
@@ -487,14 +478,14 @@ struct ViewState {
 
 impl ViewState {
     fn feed(&mut self, signal: MediaSignal) {
-        let position = self.media.current_time();
+        let position = number(&self.media, "currentTime");
         let mut new_id = random_uuid;
         let drafts = self.tracker.on(signal, position, now(), &mut new_id);
         self.emit(drafts);
     }
 
     fn emit(&mut self, drafts: Vec<Draft>) {
-        let duration_s = self.media.duration();
+        let duration_s = number(&self.media, "duration");
         let Ok(mut core) = self.core.try_borrow_mut() else {
             return;
         };
@@ -510,13 +501,15 @@ impl ViewState {
     }
 
     fn end_view(&mut self) {
-        let drafts = self.tracker.end_view(self.media.current_time(), now());
+        let drafts = self
+            .tracker
+            .end_view(number(&self.media, "currentTime"), now());
         self.emit(drafts);
     }
 
     /// The media signal of a DOM event.
-    fn signal(&self, event: &str) -> Option<MediaSignal> {
-        Some(match event {
+    fn signal(&self, event: &str) -> MediaSignal {
+        match event {
             "play" => MediaSignal::Play,
             "timeupdate" => MediaSignal::TimeUpdate,
             "pause" => MediaSignal::Pause,
@@ -525,22 +518,26 @@ impl ViewState {
             "seeking" => MediaSignal::Seeking,
             "seeked" => MediaSignal::Seeked,
             "ended" => MediaSignal::Ended,
+            // `<audio>` has no video size: 0 x 0, which is no quality change.
             "resize" => MediaSignal::Resize {
-                width: self.media.video_width()?,
-                height: self.media.video_height()?,
+                width: number(&self.media, "videoWidth") as u32,
+                height: number(&self.media, "videoHeight") as u32,
             },
             _ => {
-                let (code, message) = match self.media.error() {
-                    Some(e) => {
-                        let mut code = String::new();
-                        write_int(&mut code, i64::from(e.code()));
-                        (code, e.message())
-                    }
-                    None => (String::from("unknown"), String::new()),
-                };
-                MediaSignal::Error { code, message }
+                let error = property(&self.media, "error");
+                let code = number(&error, "code");
+                let mut code_text = String::new();
+                if code.is_nan() {
+                    code_text.push_str("unknown");
+                } else {
+                    write_int(&mut code_text, code as i64);
+                }
+                MediaSignal::Error {
+                    code: code_text,
+                    message: property(&error, "message").as_string().unwrap_or_default(),
+                }
             }
-        })
+        }
     }
 }
 
@@ -582,9 +579,8 @@ impl ViewHandle {
                 let Ok(mut s) = state.try_borrow_mut() else {
                     return;
                 };
-                if let Some(signal) = s.signal(event) {
-                    s.feed(signal);
-                }
+                let signal = s.signal(event);
+                s.feed(signal);
             })
         };
         let listeners: Vec<Callback> = MEDIA_EVENTS.iter().map(|&event| listen(event)).collect();

@@ -67,21 +67,28 @@ pub fn write_num(out: &mut String, value: f64) {
 /// Writes a string literal, escaping what JSON requires.
 pub fn write_str(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                out.push_str("\\u00");
-                out.push(digit(u64::from(c) >> 4));
-                out.push(digit(u64::from(c)));
-            }
-            c => out.push(c),
+    // The bytes since the last escape are copied as they are. Every byte of a multi-byte UTF-8
+    // sequence is 0x80 or more, so the escaped (ASCII) bytes are character boundaries.
+    let mut run = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "\\u00",
+            _ => continue,
+        };
+        out.push_str(value.get(run..i).unwrap_or_default());
+        out.push_str(escape);
+        if escape.len() == 4 {
+            out.push(digit(u64::from(b >> 4)));
+            out.push(digit(u64::from(b)));
         }
+        run = i + 1;
     }
+    out.push_str(value.get(run..).unwrap_or_default());
     out.push('"');
 }
 
@@ -173,12 +180,11 @@ pub fn write_array<'a>(out: &mut String, items: impl IntoIterator<Item = &'a Str
 /// The objects of a JSON array of objects, each as its own text; `None` unless `text` is one.
 /// Strings (with escapes) and nesting are respected; values are not otherwise validated.
 pub fn split_object_array(text: &str) -> Option<Vec<&str>> {
-    let text = text.trim();
-    let inner = text.strip_prefix('[')?.strip_suffix(']')?;
-    let bytes = inner.as_bytes();
     let mut items = Vec::new();
-    let (mut depth, mut in_string, mut escaped, mut start) = (0usize, false, false, 0usize);
-    for (i, &b) in bytes.iter().enumerate() {
+    // `depth` counts the open brackets, the array's own included.
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut start, mut comma, mut closed) = (0usize, false, false);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
         if in_string {
             match b {
                 _ if escaped => escaped = false,
@@ -188,32 +194,32 @@ pub fn split_object_array(text: &str) -> Option<Vec<&str>> {
             }
             continue;
         }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.checked_sub(1)?,
-            b',' if depth == 0 => {
-                items.push(object_text(inner.get(start..i)?)?);
-                start = i + 1;
+        match (depth, b) {
+            (_, b' ' | b'\n' | b'\r' | b'\t') => {}
+            _ if closed => return None,
+            (0, b'[') => depth = 1,
+            // An object opens the array or follows a comma.
+            (1, b'{') if items.is_empty() || comma => {
+                (start, comma, depth) = (i, false, 2);
+            }
+            (1, b',') if !items.is_empty() && !comma => comma = true,
+            (1, b']') if !comma => (closed, depth) = (true, 0),
+            (0 | 1, _) => return None,
+            (_, b'"') => in_string = true,
+            (_, b'{' | b'[') => depth += 1,
+            (_, b'}' | b']') => {
+                depth -= 1;
+                if depth == 1 {
+                    if b != b'}' {
+                        return None;
+                    }
+                    items.push(text.get(start..=i)?);
+                }
             }
             _ => {}
         }
     }
-    if depth != 0 || in_string {
-        return None;
-    }
-    let last = inner.get(start..)?.trim();
-    if !last.is_empty() {
-        items.push(object_text(last)?);
-    } else if !items.is_empty() {
-        return None; // a trailing comma
-    }
-    Some(items)
-}
-
-fn object_text(item: &str) -> Option<&str> {
-    let item = item.trim();
-    (item.starts_with('{') && item.ends_with('}')).then_some(item)
+    closed.then_some(items)
 }
 
 #[cfg(test)]
@@ -306,6 +312,10 @@ mod tests {
             r#"[{"a":"]"#,
             "[{]}",
             "[}{]",
+            "[{} {}]",
+            "[,{}]",
+            "[{}] x",
+            "[{}][]",
         ] {
             assert_eq!(split_object_array(bad), None, "{bad}");
         }

@@ -4,8 +4,9 @@
 //!
 //! The logic is platform-free and unit-tested natively: [`session`] (anonymous and session ids, the
 //! 30-minute idle rule), [`tracker`] (one view's state machine: play intent, first frame, pauses,
-//! seeks, rebuffering, heartbeats with played ranges), [`delivery`] (batching and retry backoff) and
-//! [`json`] (the small JSON writer events are built with).
+//! seeks, rebuffering, heartbeats with played ranges), [`event`] (an event's envelope of ids, time
+//! and page), [`delivery`] (batching and retry backoff) and [`json`] (the small JSON writer events
+//! are built with).
 //! The `browser` module (wasm32 only) is the thin wasm-bindgen glue over the browser.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -13,6 +14,7 @@
 extern crate alloc;
 
 pub mod delivery;
+pub mod event;
 pub mod json;
 pub mod session;
 pub mod tracker;

@@ -17,8 +17,9 @@ impl Session {
     /// Parses the stored form `"<id>|<last activity ms>"` (whole milliseconds: integer parsing keeps
     /// float parsing out of the shipped wasm).
     pub fn parse(stored: &str) -> Option<Session> {
-        let (id, last) = stored.split_once('|')?;
-        let last_activity_ms = parse_ms(last)? as f64;
+        let bar = stored.bytes().position(|b| b == b'|')?;
+        let id = stored.get(..bar)?;
+        let last_activity_ms = parse_ms(stored.get(bar + 1..)?)? as f64;
         (!id.is_empty()).then(|| Session {
             id: String::from(id),
             last_activity_ms,
