@@ -26,8 +26,16 @@ const HEARTBEAT_INTERVAL_MS: i32 = 10_000;
 const SEND_TICK_MS: i32 = 1_000;
 const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8787";
 
-/// Every callback handed to the browser (listeners, timers, the fetch outcome).
-type Callback = Closure<dyn FnMut(JsValue)>;
+/// A JS function that calls back into the SDK: listeners, timers, the fetch outcome. All are of one
+/// closure type (one shim in the wasm), and all are owned by the JS garbage collector
+/// (`into_js_value`): a callback lives while the browser holds it (a registered listener, a running
+/// timer, a pending promise), even after its client or view handle is freed, so the browser never
+/// calls a dropped closure.
+type Callback = JsValue;
+
+fn callback(f: impl FnMut(JsValue) + 'static) -> Callback {
+    Closure::<dyn FnMut(JsValue)>::new(f).into_js_value()
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -64,8 +72,8 @@ extern "C" {
     /// The page's `document`.
     #[wasm_bindgen(js_name = document)]
     type Document;
-    #[wasm_bindgen(static_method_of = Document, getter)]
-    fn referrer() -> JsValue;
+    #[wasm_bindgen(static_method_of = Document, getter, catch)]
+    fn referrer() -> Result<JsValue, JsValue>;
 
     #[wasm_bindgen(js_name = setInterval)]
     fn set_interval(callback: &Callback, ms: i32) -> i32;
@@ -193,7 +201,7 @@ struct Core {
     /// An event wants its batch sent at the next tick (`view_start`, `error`, `ended`, `view_end`).
     send_soon: bool,
     /// Settles the request in flight (its response, or the network failure).
-    on_response: Option<Callback>,
+    on_response: Callback,
 }
 
 impl Core {
@@ -271,11 +279,11 @@ impl Core {
         // `keepalive` lets the request finish when the page goes away.
         let _ = reflect_set(&init, "keepalive", &JsValue::TRUE);
         let _ = reflect_set(&init, "headers", &headers);
-        match (fetch(&self.events_url(), &init), &self.on_response) {
-            (Ok(request), Some(settle)) => {
-                let _ = request.then(settle, settle);
+        match fetch(&self.events_url(), &init) {
+            Ok(request) => {
+                let _ = request.then(&self.on_response, &self.on_response);
             }
-            _ => self.outbox.fail(now()),
+            Err(_) => self.outbox.fail(now()),
         }
     }
 
@@ -312,15 +320,15 @@ impl Core {
 #[wasm_bindgen]
 pub struct Tapemetric {
     core: Rc<RefCell<Core>>,
-    /// The send timer's id and callback.
-    timer: (i32, Callback),
+    /// The send timer's id.
+    timer: i32,
     page_hide: Callback,
 }
 
 impl Drop for Tapemetric {
     /// Stops the send timer and the page-hide beacon (unsent events stay in storage for the next load).
     fn drop(&mut self) {
-        clear_interval(self.timer.0);
+        clear_interval(self.timer);
         remove_window_listener("pagehide", &self.page_hide);
     }
 }
@@ -339,32 +347,33 @@ impl Tapemetric {
         while endpoint.ends_with('/') {
             endpoint.pop();
         }
-        let mut core = Core {
-            api_key,
-            endpoint,
-            persisted: Persisted::default(),
-            outbox: Outbox::default(),
-            send_soon: false,
-            on_response: None,
-        };
-        if let Some(saved) = core.persisted.get(QUEUE_KEY) {
-            core.outbox.restore(&saved);
+        let persisted = Persisted::default();
+        let mut outbox = Outbox::default();
+        if let Some(saved) = persisted.get(QUEUE_KEY) {
+            outbox.restore(&saved);
         }
         let core = Rc::new_cyclic(|weak: &Weak<RefCell<Core>>| {
             let weak = weak.clone();
-            core.on_response = Some(Closure::new(move |outcome: JsValue| {
+            let on_response = callback(move |outcome: JsValue| {
                 if let Some(core) = weak.upgrade() {
                     if let Ok(mut c) = core.try_borrow_mut() {
                         c.settle(&outcome);
                     }
                 }
-            }));
-            RefCell::new(core)
+            });
+            RefCell::new(Core {
+                api_key,
+                endpoint,
+                persisted,
+                outbox,
+                send_soon: false,
+                on_response,
+            })
         });
 
         let tick_core = core.clone();
         let mut since_send_ms = 0.0;
-        let tick = Closure::new(move |_: JsValue| {
+        let tick = callback(move |_: JsValue| {
             let Ok(mut c) = tick_core.try_borrow_mut() else {
                 return;
             };
@@ -375,10 +384,10 @@ impl Tapemetric {
                 c.send_batch();
             }
         });
-        let timer = (set_interval(&tick, SEND_TICK_MS), tick);
+        let timer = set_interval(&tick, SEND_TICK_MS);
 
         let hide_core = core.clone();
-        let page_hide = Closure::new(move |_: JsValue| {
+        let page_hide = callback(move |_: JsValue| {
             if let Ok(c) = hide_core.try_borrow() {
                 c.beacon();
             }
@@ -431,7 +440,8 @@ impl Tapemetric {
     #[wasm_bindgen(js_name = trackPageView)]
     pub fn track_page_view(&self, path: Option<String>) {
         let mut fields = JsonObject::new();
-        if let Some(referrer) = Document::referrer().as_string().filter(|r| !r.is_empty()) {
+        let referrer = Document::referrer().ok().and_then(|r| r.as_string());
+        if let Some(referrer) = referrer.filter(|r| !r.is_empty()) {
             fields.str("referrer", &referrer);
         }
         self.with_core(|c| c.record(EventType::PageView, &fields, path, None));
@@ -554,14 +564,15 @@ const MEDIA_EVENTS: [&str; 10] = [
     "error",
 ];
 
-/// A `<video>` being measured: `setContent(...)` starts a new view, `detach()` stops.
+/// A `<video>` being measured: `setContent(...)` starts a new view, `detach()` stops. Freeing the
+/// handle (or losing it to the garbage collector) does not stop the measuring: only `detach()` does.
 #[wasm_bindgen]
 pub struct ViewHandle {
     state: Rc<RefCell<ViewState>>,
     /// One listener per entry of [`MEDIA_EVENTS`].
     listeners: Vec<Callback>,
-    /// The heartbeat timer's id and callback.
-    heartbeat: (i32, Callback),
+    /// The heartbeat timer's id.
+    heartbeat: i32,
     page_hide: Callback,
 }
 
@@ -575,7 +586,7 @@ impl ViewHandle {
         }));
         let listen = |event: &'static str| {
             let state = state.clone();
-            Closure::new(move |_: JsValue| {
+            callback(move |_: JsValue| {
                 let Ok(mut s) = state.try_borrow_mut() else {
                     return;
                 };
@@ -588,14 +599,14 @@ impl ViewHandle {
             media.add_listener(event, listener);
         }
         let beat_state = state.clone();
-        let beat = Closure::new(move |_: JsValue| {
+        let beat = callback(move |_: JsValue| {
             if let Ok(mut s) = beat_state.try_borrow_mut() {
                 s.feed(MediaSignal::Heartbeat);
             }
         });
-        let heartbeat = (set_interval(&beat, HEARTBEAT_INTERVAL_MS), beat);
+        let heartbeat = set_interval(&beat, HEARTBEAT_INTERVAL_MS);
         let hide_state = state.clone();
-        let page_hide = Closure::new(move |_: JsValue| {
+        let page_hide = callback(move |_: JsValue| {
             if let Ok(mut s) = hide_state.try_borrow_mut() {
                 s.end_view();
             }
@@ -642,7 +653,7 @@ impl ViewHandle {
         for (event, listener) in MEDIA_EVENTS.iter().zip(&self.listeners) {
             s.media.remove_listener(event, listener);
         }
-        clear_interval(self.heartbeat.0);
+        clear_interval(self.heartbeat);
         remove_window_listener("pagehide", &self.page_hide);
     }
 }
