@@ -31,6 +31,7 @@ lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo clippy --workspace --all-targets -- -D warnings
 	@$(ENV) cargo clippy -p edge-worker -p edge-wasm-bench --target wasm32-unknown-unknown -- -D warnings
 	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
 test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev, bounded fuzzing
 	@$(ENV) cargo test --workspace

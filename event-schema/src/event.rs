@@ -1,11 +1,17 @@
 //! Event types and fields: what clients send and what the edge stores.
 
+#[cfg(feature = "std")]
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "std")]
 use serde_json::{Map, Value};
 
 /// The kind of an event. Serialized in snake_case (`view_start`, `first_frame`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "std",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum EventType {
     /// A page was shown.
     PageView,
@@ -95,8 +101,12 @@ impl EventType {
 }
 
 /// What kind of content a view plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "std",
+    derive(Serialize, Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ContentType {
     /// An episode of a series.
     Series,
@@ -132,6 +142,7 @@ impl ContentType {
 }
 
 /// One event as a client sends it, after validation. Unknown fields have been moved into `props`.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientEvent {
     #[serde(rename = "type")]
@@ -202,6 +213,7 @@ pub struct ClientEvent {
 }
 
 /// User agent dimensions, parsed at the edge with the uap-core rules.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserAgentFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,6 +237,7 @@ pub struct UserAgentFields {
 }
 
 /// Geography of the request, from the edge's `request.cf`. Never the IP.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeoFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,6 +256,7 @@ pub struct GeoFields {
 
 /// One line of a lake batch object: the client's event plus what the edge adds. The edge never trusts
 /// the client for these added fields.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
     /// Tenant, from the API key.

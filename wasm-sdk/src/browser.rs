@@ -1,122 +1,155 @@
-//! wasm-bindgen glue: the `Tapemetric` client and its `ViewHandle`s, over web-sys. Never throws into
-//! the host page: every failure is logged to the console and the SDK goes on (in memory if storage is
-//! unavailable).
+//! wasm-bindgen glue: the `Tapemetric` client and its `ViewHandle`s. Never throws into the host page:
+//! every failure is logged to the console and the SDK goes on (in memory if storage is unavailable).
+//!
+//! Size matters here (every imported browser function costs wasm and generated JS), so the few
+//! browser APIs used are declared below, called on their globals (`localStorage`, `navigator`,
+//! `crypto`), and every callback is one closure type, `FnMut(JsValue)`.
 
 use crate::delivery::{Outbox, SEND_INTERVAL_MS};
+use crate::event::{sends_at_once, Envelope};
+use crate::json::{write_int, JsonObject};
 use crate::session::{current_session, uuid_v4, Session};
 use crate::tracker::{Draft, MediaSignal, ViewTracker};
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 use event_schema::EventType;
-use serde_json::{json, Map, Value};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlMediaElement, RequestInit, Storage};
 
 const ANONYMOUS_ID_KEY: &str = "tapemetric.anonymous_id";
 const SESSION_KEY: &str = "tapemetric.session";
 const QUEUE_KEY: &str = "tapemetric.queue";
 const USER_ID_KEY: &str = "tapemetric.user_id";
 const HEARTBEAT_INTERVAL_MS: i32 = 10_000;
+const SEND_TICK_MS: i32 = 1_000;
 const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:8787";
 
+/// A JS function that calls back into the SDK: listeners, timers, the fetch outcome. All are of one
+/// closure type (one shim in the wasm), and all are owned by the JS garbage collector
+/// (`into_js_value`): a callback lives while the browser holds it (a registered listener, a running
+/// timer, a pending promise), even after its client or view handle is freed, so the browser never
+/// calls a dropped closure.
+type Callback = JsValue;
+
+fn callback(f: impl FnMut(JsValue) + 'static) -> Callback {
+    Closure::<dyn FnMut(JsValue)>::new(f).into_js_value()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn warn(message: &str);
+    #[wasm_bindgen(js_namespace = Date)]
+    fn now() -> f64;
+    #[wasm_bindgen(js_namespace = Math)]
+    fn random() -> f64;
+    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues, catch)]
+    fn get_random_values(bytes: &mut [u8]) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    fn reflect_get(target: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
+    fn reflect_set(target: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = encodeURIComponent)]
+    fn encode_uri_component(text: &str) -> JsValue;
+    /// A new empty object (`Object()`).
+    #[wasm_bindgen(js_name = Object)]
+    fn new_object() -> JsValue;
+
+    #[wasm_bindgen(js_namespace = localStorage, js_name = getItem, catch)]
+    fn storage_get(key: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = localStorage, js_name = setItem, catch)]
+    fn storage_set(key: &str, value: &str) -> Result<(), JsValue>;
+    #[wasm_bindgen(js_namespace = localStorage, js_name = removeItem, catch)]
+    fn storage_remove(key: &str) -> Result<(), JsValue>;
+
+    /// `location.href` (a `Location`'s string form).
+    #[wasm_bindgen(js_namespace = location, js_name = toString)]
+    fn location_href() -> JsValue;
+    /// The page's `document`.
+    #[wasm_bindgen(js_name = document)]
+    type Document;
+    #[wasm_bindgen(static_method_of = Document, getter, catch)]
+    fn referrer() -> Result<JsValue, JsValue>;
+
+    #[wasm_bindgen(js_name = setInterval)]
+    fn set_interval(callback: &Callback, ms: i32) -> i32;
+    #[wasm_bindgen(js_name = clearInterval)]
+    fn clear_interval(id: i32);
+    /// `window.addEventListener`.
+    #[wasm_bindgen(js_name = addEventListener)]
+    fn add_window_listener(name: &str, callback: &Callback);
+    /// `window.removeEventListener`.
+    #[wasm_bindgen(js_name = removeEventListener)]
+    fn remove_window_listener(name: &str, callback: &Callback);
+
+    #[wasm_bindgen(catch)]
+    fn fetch(url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+    type Promise;
+    #[wasm_bindgen(method)]
+    fn then(this: &Promise, on_fulfilled: &Callback, on_rejected: &Callback) -> Promise;
+    #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
+    fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
+
+    /// A `<video>` or `<audio>` element (its properties are read with [`property`]: one import
+    /// for all of them).
+    #[wasm_bindgen(js_name = HTMLMediaElement)]
+    type Media;
+    #[wasm_bindgen(method, js_name = addEventListener)]
+    fn add_listener(this: &Media, name: &str, callback: &Callback);
+    #[wasm_bindgen(method, js_name = removeEventListener)]
+    fn remove_listener(this: &Media, name: &str, callback: &Callback);
+}
+
 fn log(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("tapemetric: {message}")));
+    let mut line = String::from("tapemetric: ");
+    line.push_str(message);
+    warn(&line);
 }
 
-/// JSON text through the browser's own `JSON.stringify`: keeps serde_json's text writer (and float
-/// formatting) out of the shipped wasm.
-fn stringify(value: &Value) -> String {
-    js_sys::JSON::stringify(&to_js(value))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_else(|| "null".into())
+/// `object[key]`, or `undefined` when `object` has no properties (`null`, `undefined`).
+fn property(object: &JsValue, key: &str) -> JsValue {
+    reflect_get(object, key).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// JSON text through the browser's `JSON.parse` (garbage gives `null`).
-fn parse(text: &str) -> Value {
-    js_sys::JSON::parse(text).map_or(Value::Null, |v| from_js(&v))
+/// A numeric property (`NaN` when absent or not a number).
+fn number(object: &JsValue, key: &str) -> f64 {
+    property(object, key).as_f64().unwrap_or(f64::NAN)
 }
 
-fn to_js(value: &Value) -> JsValue {
-    match value {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => JsValue::from_f64(n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
-        Value::Object(map) => {
-            let object = js_sys::Object::new();
-            for (k, v) in map {
-                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(k), &to_js(v));
-            }
-            object.into()
-        }
-    }
-}
-
-fn from_js(value: &JsValue) -> Value {
-    if let Some(b) = value.as_bool() {
-        Value::Bool(b)
-    } else if let Some(n) = value.as_f64() {
-        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
-    } else if let Some(s) = value.as_string() {
-        Value::String(s)
-    } else if js_sys::Array::is_array(value) {
-        Value::Array(
-            js_sys::Array::from(value)
-                .iter()
-                .map(|v| from_js(&v))
-                .collect(),
-        )
-    } else if value.is_object() {
-        let entries = js_sys::Object::entries(value.unchecked_ref());
-        let map = entries
-            .iter()
-            .filter_map(|pair| {
-                let pair = js_sys::Array::from(&pair);
-                Some((pair.get(0).as_string()?, from_js(&pair.get(1))))
-            })
-            .collect();
-        Value::Object(map)
-    } else {
-        Value::Null
-    }
-}
-
-fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// `value` as JSON object text, when it is a plain object that `JSON.stringify` can write.
+fn props_json(value: &JsValue) -> Option<String> {
+    json_stringify(value)
+        .ok()?
+        .as_string()
+        .filter(|text| text.starts_with('{'))
 }
 
 fn random_uuid() -> String {
     let mut bytes = [0u8; 16];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
-        .is_some();
-    if !filled {
+    if get_random_values(&mut bytes).is_err() {
         for b in bytes.iter_mut() {
-            *b = (js_sys::Math::random() * 256.0) as u8;
+            *b = (random() * 256.0) as u8;
         }
     }
     uuid_v4(bytes)
 }
 
-fn storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 /// Key-value state kept in localStorage, or in memory when storage is unavailable.
 #[derive(Default)]
 struct Persisted {
-    /// The in-memory fallback: a handful of keys, so a plain list (no hash map in the wasm).
+    /// The in-memory fallback: a handful of keys, so a plain list.
     memory: Vec<(String, String)>,
 }
 
 impl Persisted {
     fn get(&self, key: &str) -> Option<String> {
-        storage()
-            .and_then(|s| s.get_item(key).ok().flatten())
+        storage_get(key)
+            .ok()
+            .and_then(|v| v.as_string())
             .or_else(|| {
                 self.memory
                     .iter()
@@ -126,49 +159,38 @@ impl Persisted {
     }
 
     fn set(&mut self, key: &str, value: &str) {
-        let stored = storage().is_some_and(|s| s.set_item(key, value).is_ok());
-        if !stored {
+        if storage_set(key, value).is_err() {
             self.memory.retain(|(k, _)| k != key);
-            self.memory.push((key.to_string(), value.to_string()));
+            self.memory.push((String::from(key), String::from(value)));
         }
     }
 
     fn remove(&mut self, key: &str) {
-        if let Some(s) = storage() {
-            let _ = s.remove_item(key);
-        }
+        let _ = storage_remove(key);
         self.memory.retain(|(k, _)| k != key);
     }
 }
 
-/// Content attached to a view.
-#[derive(Clone, Default)]
-struct Content {
-    fields: Map<String, Value>,
-}
-
-impl Content {
-    fn from_js(options: &JsValue) -> Content {
-        let mut fields = Map::new();
-        for (js_name, field) in [
-            ("contentId", "content_id"),
-            ("contentType", "content_type"),
-            ("contentTitle", "content_title"),
-            ("season", "season"),
-            ("episode", "episode"),
-            ("playerName", "player_name"),
-            ("playerVersion", "player_version"),
-        ] {
-            let value = js_sys::Reflect::get(options, &JsValue::from_str(js_name))
-                .unwrap_or(JsValue::UNDEFINED);
-            if let Some(s) = value.as_string() {
-                fields.insert(field.into(), json!(s));
-            } else if let Some(n) = value.as_f64() {
-                fields.insert(field.into(), json!(n as i64));
-            }
+/// The content fields of a view (`content_id`, ...), from the page's camelCase options.
+fn content_fields(options: &JsValue) -> JsonObject {
+    let mut fields = JsonObject::new();
+    for (js_name, field) in [
+        ("contentId", "content_id"),
+        ("contentType", "content_type"),
+        ("contentTitle", "content_title"),
+        ("season", "season"),
+        ("episode", "episode"),
+        ("playerName", "player_name"),
+        ("playerVersion", "player_version"),
+    ] {
+        let value = property(options, js_name);
+        if let Some(s) = value.as_string() {
+            fields.str(field, &s);
+        } else if let Some(n) = value.as_f64() {
+            fields.int(field, n as i64);
         }
-        Content { fields }
     }
+    fields
 }
 
 struct Core {
@@ -176,6 +198,10 @@ struct Core {
     endpoint: String,
     persisted: Persisted,
     outbox: Outbox,
+    /// An event wants its batch sent at the next tick (`view_start`, `error`, `ended`, `view_end`).
+    send_soon: bool,
+    /// Settles the request in flight (its response, or the network failure).
+    on_response: Callback,
 }
 
 impl Core {
@@ -193,138 +219,100 @@ impl Core {
             .persisted
             .get(SESSION_KEY)
             .and_then(|s| Session::parse(&s));
-        let session = current_session(stored, now_ms(), random_uuid);
+        let session = current_session(stored, now(), random_uuid);
         self.persisted.set(SESSION_KEY, &session.to_stored());
         session.id
     }
 
-    /// Completes a draft with ids, time and page, and queues it.
+    /// Completes an event's `fields` with ids, time and page, and queues it. `page_url` and
+    /// `user_id` default to the current page and the identified user.
     fn record(
         &mut self,
         event_type: EventType,
-        mut fields: Map<String, Value>,
-        content: Option<&Content>,
-        duration_s: Option<f64>,
+        fields: &JsonObject,
+        page_url: Option<String>,
+        user_id: Option<String>,
     ) {
-        fields.insert("type".into(), json!(event_type.as_str()));
-        fields.insert("ts".into(), json!(now_ms() as i64));
-        fields.insert("eid".into(), json!(random_uuid()));
-        fields.insert("anonymous_id".into(), json!(self.anonymous_id()));
-        fields.insert("session_id".into(), json!(self.session_id()));
-        if let Some(user_id) = self.persisted.get(USER_ID_KEY) {
-            fields.entry("user_id").or_insert(json!(user_id));
-        }
-        if let Some(href) = web_sys::window().and_then(|w| w.location().href().ok()) {
-            fields.entry("page_url").or_insert(json!(href));
-        }
-        if let Some(content) = content {
-            for (k, v) in &content.fields {
-                fields.entry(k.clone()).or_insert(v.clone());
-            }
-        }
-        if let Some(d) = duration_s.filter(|d| d.is_finite() && *d > 0.0) {
-            fields.insert("duration_s".into(), json!(d));
-        }
-        self.outbox.push(Value::Object(fields));
-        self.persist_queue();
-        if matches!(
+        let eid = random_uuid();
+        let anonymous_id = self.anonymous_id();
+        let session_id = self.session_id();
+        let user_id = user_id.or_else(|| self.persisted.get(USER_ID_KEY));
+        let page_url = page_url.or_else(|| location_href().as_string());
+        let event = Envelope {
             event_type,
-            EventType::ViewStart | EventType::Error | EventType::Ended | EventType::ViewEnd
-        ) {
-            self.schedule_send_now();
-        }
+            ts_ms: now() as i64,
+            eid: &eid,
+            anonymous_id: &anonymous_id,
+            session_id: &session_id,
+            user_id: user_id.as_deref(),
+            page_url: page_url.as_deref().unwrap_or_default(),
+        };
+        self.outbox.push(event.write(fields));
+        self.persist_queue();
+        self.send_soon |= sends_at_once(event_type);
     }
 
     fn persist_queue(&mut self) {
-        let queue = stringify(&Value::Array(self.outbox.events()));
+        let queue = self.outbox.to_json();
         self.persisted.set(QUEUE_KEY, &queue);
     }
 
-    fn schedule_send_now(&self) {
-        // Sending needs `Rc<RefCell<Core>>`; the client's timer picks this up within one tick.
-        SEND_SOON.with(|flag| flag.set(true));
+    fn events_url(&self) -> String {
+        let mut url = self.endpoint.clone();
+        url.push_str("/v1/events");
+        url
     }
-}
 
-thread_local! {
-    static SEND_SOON: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-fn send_batch(core: &Rc<RefCell<Core>>) {
-    let (body, url, key) = {
-        let mut c = core.borrow_mut();
-        let Some(batch) = c.outbox.take_batch(now_ms()) else {
+    /// Sends the next batch, if one is due; `on_response` settles it.
+    fn send_batch(&mut self) {
+        let Some(body) = self.outbox.take_batch(now()) else {
             return;
         };
-        (
-            stringify(&json!({ "events": batch })),
-            format!("{}/v1/events", c.endpoint),
-            c.api_key.clone(),
-        )
-    };
-    let core = core.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let ok = post(&url, &key, &body).await;
-        let mut c = core.borrow_mut();
-        if ok {
-            c.outbox.acknowledge();
-        } else {
-            c.outbox.fail(now_ms());
-        }
-        c.persist_queue();
-    });
-}
-
-async fn post(url: &str, key: &str, body: &str) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    // `keepalive` lets the request finish when the page goes away (not in web-sys' stable API).
-    let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
-    let Ok(headers) = web_sys::Headers::new() else {
-        return false;
-    };
-    let _ = headers.set("Authorization", &format!("Bearer {key}"));
-    let _ = headers.set("Content-Type", "application/json");
-    init.set_headers(&headers);
-    let Ok(request) = web_sys::Request::new_with_str_and_init(url, &init) else {
-        return false;
-    };
-    match wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request)).await {
-        Ok(response) => {
-            let response: web_sys::Response = response.unchecked_into();
-            // 4xx other than 429 will not get better by retrying: drop the batch (logged).
-            let status = response.status();
-            if (400..500).contains(&status) && status != 429 {
-                log(&format!("the edge refused a batch ({status}); dropping it"));
-                return true;
+        let mut authorization = String::from("Bearer ");
+        authorization.push_str(&self.api_key);
+        let headers = new_object();
+        let init = new_object();
+        let _ = reflect_set(&headers, "Authorization", &JsValue::from(authorization));
+        let _ = reflect_set(&headers, "Content-Type", &"application/json".into());
+        let _ = reflect_set(&init, "method", &"POST".into());
+        let _ = reflect_set(&init, "body", &JsValue::from(body));
+        // `keepalive` lets the request finish when the page goes away.
+        let _ = reflect_set(&init, "keepalive", &JsValue::TRUE);
+        let _ = reflect_set(&init, "headers", &headers);
+        match fetch(&self.events_url(), &init) {
+            Ok(request) => {
+                let _ = request.then(&self.on_response, &self.on_response);
             }
-            response.ok()
+            Err(_) => self.outbox.fail(now()),
         }
-        Err(_) => false,
     }
-}
 
-/// Last chance on page hide: `sendBeacon` what is queued (kept in storage too, for the next load).
-fn beacon(core: &Rc<RefCell<Core>>) {
-    let c = core.borrow();
-    let events = c.outbox.peek_all();
-    if events.is_empty() {
-        return;
+    /// The request in flight settled with `outcome`: a `Response`, or the network error.
+    fn settle(&mut self, outcome: &JsValue) {
+        match property(outcome, "status").as_f64() {
+            Some(status) if (200.0..300.0).contains(&status) => self.outbox.acknowledge(),
+            // 4xx other than 429 will not get better by retrying: drop the batch (logged).
+            Some(status) if (400.0..500.0).contains(&status) && status != 429.0 => {
+                let mut message = String::from("the edge refused a batch (");
+                write_int(&mut message, status as i64);
+                message.push_str("); dropping it");
+                log(&message);
+                self.outbox.acknowledge();
+            }
+            _ => self.outbox.fail(now()),
+        }
+        self.persist_queue();
     }
-    let url = format!(
-        "{}/v1/events?key={}",
-        c.endpoint,
-        js_sys::encode_uri_component(&c.api_key)
-    );
-    let body = stringify(&json!({ "events": events }));
-    if let Some(window) = web_sys::window() {
-        let _ = window
-            .navigator()
-            .send_beacon_with_opt_str(&url, Some(&body));
+
+    /// Last chance on page hide: `sendBeacon` what is queued (kept in storage too, for the next load).
+    fn beacon(&self) {
+        if let Some(body) = self.outbox.peek_batch() {
+            let mut url = self.events_url();
+            url.push_str("?key=");
+            let key = encode_uri_component(&self.api_key).as_string();
+            url.push_str(key.as_deref().unwrap_or_default());
+            let _ = send_beacon(&url, &body);
+        }
     }
 }
 
@@ -332,23 +320,16 @@ fn beacon(core: &Rc<RefCell<Core>>) {
 #[wasm_bindgen]
 pub struct Tapemetric {
     core: Rc<RefCell<Core>>,
-    timer: Option<(i32, Closure<dyn FnMut()>)>,
-    page_hide: Option<Closure<dyn FnMut()>>,
+    /// The send timer's id.
+    timer: i32,
+    page_hide: Callback,
 }
 
 impl Drop for Tapemetric {
     /// Stops the send timer and the page-hide beacon (unsent events stay in storage for the next load).
     fn drop(&mut self) {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        if let Some((id, _)) = self.timer.take() {
-            window.clear_interval_with_handle(id);
-        }
-        if let Some(hide) = self.page_hide.take() {
-            let _ = window
-                .remove_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
-        }
+        clear_interval(self.timer);
+        remove_window_listener("pagehide", &self.page_hide);
     }
 }
 
@@ -356,278 +337,288 @@ impl Drop for Tapemetric {
 impl Tapemetric {
     /// Starts the SDK: restores unsent events, sends every 5 s, and beacons on page hide.
     pub fn init(options: JsValue) -> Tapemetric {
-        let get = |name: &str| {
-            js_sys::Reflect::get(&options, &JsValue::from_str(name))
-                .ok()
-                .and_then(|v| v.as_string())
-        };
-        let api_key = get("apiKey").unwrap_or_default();
+        let api_key = property(&options, "apiKey").as_string().unwrap_or_default();
         if api_key.is_empty() {
             log("init: `apiKey` is missing; events will be refused by the edge");
         }
-        let endpoint = get("endpoint").unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-        let mut core = Core {
-            api_key,
-            endpoint: endpoint.trim_end_matches('/').to_string(),
-            persisted: Persisted::default(),
-            outbox: Outbox::default(),
-        };
-        if let Some(saved) = core.persisted.get(QUEUE_KEY) {
-            if let Value::Array(events) = parse(&saved) {
-                core.outbox.restore_events(events);
-            }
+        let mut endpoint = property(&options, "endpoint")
+            .as_string()
+            .unwrap_or_else(|| String::from(DEFAULT_ENDPOINT));
+        while endpoint.ends_with('/') {
+            endpoint.pop();
         }
-        let core = Rc::new(RefCell::new(core));
-        let mut client = Tapemetric {
-            core: core.clone(),
-            timer: None,
-            page_hide: None,
-        };
-        let Some(window) = web_sys::window() else {
-            return client;
-        };
+        let persisted = Persisted::default();
+        let mut outbox = Outbox::default();
+        if let Some(saved) = persisted.get(QUEUE_KEY) {
+            outbox.restore(&saved);
+        }
+        let core = Rc::new_cyclic(|weak: &Weak<RefCell<Core>>| {
+            let weak = weak.clone();
+            let on_response = callback(move |outcome: JsValue| {
+                if let Some(core) = weak.upgrade() {
+                    if let Ok(mut c) = core.try_borrow_mut() {
+                        c.settle(&outcome);
+                    }
+                }
+            });
+            RefCell::new(Core {
+                api_key,
+                endpoint,
+                persisted,
+                outbox,
+                send_soon: false,
+                on_response,
+            })
+        });
 
-        let timer_core = core.clone();
-        let mut since_send = 0.0;
-        let timer = Closure::<dyn FnMut()>::new(move || {
-            since_send += 1_000.0;
-            if since_send >= SEND_INTERVAL_MS || SEND_SOON.with(|f| f.replace(false)) {
-                since_send = 0.0;
-                send_batch(&timer_core);
+        let tick_core = core.clone();
+        let mut since_send_ms = 0.0;
+        let tick = callback(move |_: JsValue| {
+            let Ok(mut c) = tick_core.try_borrow_mut() else {
+                return;
+            };
+            since_send_ms += f64::from(SEND_TICK_MS);
+            if since_send_ms >= SEND_INTERVAL_MS || c.send_soon {
+                since_send_ms = 0.0;
+                c.send_soon = false;
+                c.send_batch();
             }
         });
-        let id = window
-            .set_interval_with_callback_and_timeout_and_arguments_0(
-                timer.as_ref().unchecked_ref(),
-                1_000,
-            )
-            .unwrap_or(0);
-        client.timer = Some((id, timer));
+        let timer = set_interval(&tick, SEND_TICK_MS);
 
         let hide_core = core.clone();
-        let page_hide = Closure::<dyn FnMut()>::new(move || beacon(&hide_core));
-        let _ =
-            window.add_event_listener_with_callback("pagehide", page_hide.as_ref().unchecked_ref());
-        client.page_hide = Some(page_hide);
-        if !core.borrow().outbox.is_empty() {
-            send_batch(&core);
-        }
+        let page_hide = callback(move |_: JsValue| {
+            if let Ok(c) = hide_core.try_borrow() {
+                c.beacon();
+            }
+        });
+        add_window_listener("pagehide", &page_hide);
+        let client = Tapemetric {
+            core,
+            timer,
+            page_hide,
+        };
+        client.with_core(Core::send_batch);
         client
     }
 
     /// Attaches to a `<video>` (or `<audio>`) element; returns the view handle.
     pub fn attach(&self, element: JsValue, options: JsValue) -> Option<ViewHandle> {
-        let Ok(media) = element.dyn_into::<HtmlMediaElement>() else {
+        let Ok(media) = element.dyn_into::<Media>() else {
             log("attach: the first argument must be a <video> or <audio> element");
             return None;
         };
-        ViewHandle::start(self.core.clone(), media, Content::from_js(&options))
+        Some(ViewHandle::start(
+            self.core.clone(),
+            media,
+            content_fields(&options),
+        ))
     }
 
     /// Links this browser's anonymous id to `userId`.
     pub fn identify(&self, user_id: String, traits: JsValue) {
-        let mut c = self.core.borrow_mut();
-        c.persisted.set(USER_ID_KEY, &user_id);
-        let mut fields = Map::new();
-        fields.insert("user_id".into(), json!(user_id));
-        if let Value::Object(props) = from_js(&traits) {
-            fields.insert("props".into(), Value::Object(props));
+        let mut fields = JsonObject::new();
+        if let Some(props) = props_json(&traits) {
+            fields.raw("props", &props);
         }
-        c.record(EventType::Identify, fields, None, None);
+        self.with_core(|c| {
+            c.persisted.set(USER_ID_KEY, &user_id);
+            c.record(EventType::Identify, &fields, None, Some(user_id));
+        });
     }
 
     /// Forgets the user and the anonymous id: the next event starts a fresh identity and session.
     pub fn reset(&self) {
-        let mut c = self.core.borrow_mut();
-        for key in [ANONYMOUS_ID_KEY, SESSION_KEY, USER_ID_KEY] {
-            c.persisted.remove(key);
-        }
+        self.with_core(|c| {
+            for key in [ANONYMOUS_ID_KEY, SESSION_KEY, USER_ID_KEY] {
+                c.persisted.remove(key);
+            }
+        });
     }
 
     /// Records a page view (`path` defaults to the current location).
     #[wasm_bindgen(js_name = trackPageView)]
     pub fn track_page_view(&self, path: Option<String>) {
-        let mut fields = Map::new();
-        if let Some(path) = path {
-            fields.insert("page_url".into(), json!(path));
+        let mut fields = JsonObject::new();
+        let referrer = Document::referrer().ok().and_then(|r| r.as_string());
+        if let Some(referrer) = referrer.filter(|r| !r.is_empty()) {
+            fields.str("referrer", &referrer);
         }
-        if let Some(referrer) = web_sys::window()
-            .and_then(|w| w.document())
-            .map(|d| d.referrer())
-            .filter(|r| !r.is_empty())
-        {
-            fields.insert("referrer".into(), json!(referrer));
-        }
-        self.core
-            .borrow_mut()
-            .record(EventType::PageView, fields, None, None);
+        self.with_core(|c| c.record(EventType::PageView, &fields, path, None));
     }
 
     /// Records a named custom event with props.
     pub fn track(&self, name: String, props: JsValue) {
-        let mut fields = Map::new();
-        fields.insert("name".into(), json!(name));
-        if let Value::Object(p) = from_js(&props) {
-            fields.insert("props".into(), Value::Object(p));
+        let mut fields = JsonObject::new();
+        fields.str("name", &name);
+        if let Some(props) = props_json(&props) {
+            fields.raw("props", &props);
         }
-        self.core
-            .borrow_mut()
-            .record(EventType::Custom, fields, None, None);
+        self.with_core(|c| c.record(EventType::Custom, &fields, None, None));
     }
 
     /// Sends queued events now.
     pub fn flush(&self) {
-        send_batch(&self.core);
+        self.with_core(Core::send_batch);
     }
 
     /// Events waiting to be delivered.
     #[wasm_bindgen(js_name = pendingEvents)]
     pub fn pending_events(&self) -> usize {
-        self.core.borrow().outbox.len()
+        self.core.try_borrow().map_or(0, |c| c.outbox.len())
+    }
+}
+
+impl Tapemetric {
+    /// Runs `f` on the client's state, unless it is busy (a re-entrant call from the page while the
+    /// SDK is working: dropped rather than panicking into the page).
+    fn with_core(&self, f: impl FnOnce(&mut Core)) {
+        if let Ok(mut c) = self.core.try_borrow_mut() {
+            f(&mut c);
+        }
     }
 }
 
 struct ViewState {
     core: Rc<RefCell<Core>>,
-    media: HtmlMediaElement,
+    media: Media,
     tracker: ViewTracker,
-    content: Content,
+    content: JsonObject,
 }
 
 impl ViewState {
     fn feed(&mut self, signal: MediaSignal) {
-        let position = self.media.current_time();
+        let position = number(&self.media, "currentTime");
         let mut new_id = random_uuid;
-        let drafts = self.tracker.on(signal, position, now_ms(), &mut new_id);
+        let drafts = self.tracker.on(signal, position, now(), &mut new_id);
         self.emit(drafts);
     }
 
     fn emit(&mut self, drafts: Vec<Draft>) {
-        let duration = self.media.duration();
-        let mut core = self.core.borrow_mut();
+        let duration_s = number(&self.media, "duration");
+        let Ok(mut core) = self.core.try_borrow_mut() else {
+            return;
+        };
         for draft in drafts {
-            core.record(
-                draft.event_type,
-                draft.fields,
-                Some(&self.content),
-                Some(duration),
-            );
+            let mut fields = JsonObject::new();
+            draft.write_fields(&mut fields);
+            fields.extend(&self.content);
+            if duration_s.is_finite() && duration_s > 0.0 {
+                fields.num("duration_s", duration_s);
+            }
+            core.record(draft.event_type, &fields, None, None);
         }
     }
 
     fn end_view(&mut self) {
-        let drafts = self.tracker.end_view(self.media.current_time(), now_ms());
+        let drafts = self
+            .tracker
+            .end_view(number(&self.media, "currentTime"), now());
         self.emit(drafts);
+    }
+
+    /// The media signal of a DOM event.
+    fn signal(&self, event: &str) -> MediaSignal {
+        match event {
+            "play" => MediaSignal::Play,
+            "timeupdate" => MediaSignal::TimeUpdate,
+            "pause" => MediaSignal::Pause,
+            "waiting" => MediaSignal::Waiting,
+            "playing" => MediaSignal::Playing,
+            "seeking" => MediaSignal::Seeking,
+            "seeked" => MediaSignal::Seeked,
+            "ended" => MediaSignal::Ended,
+            // `<audio>` has no video size: 0 x 0, which is no quality change.
+            "resize" => MediaSignal::Resize {
+                width: number(&self.media, "videoWidth") as u32,
+                height: number(&self.media, "videoHeight") as u32,
+            },
+            _ => {
+                let error = property(&self.media, "error");
+                let code = number(&error, "code");
+                let mut code_text = String::new();
+                if code.is_nan() {
+                    code_text.push_str("unknown");
+                } else {
+                    write_int(&mut code_text, code as i64);
+                }
+                MediaSignal::Error {
+                    code: code_text,
+                    message: property(&error, "message").as_string().unwrap_or_default(),
+                }
+            }
+        }
     }
 }
 
-/// A media event listener kept alive while attached.
-type EventListener = Closure<dyn FnMut(web_sys::Event)>;
+const MEDIA_EVENTS: [&str; 10] = [
+    "play",
+    "timeupdate",
+    "pause",
+    "waiting",
+    "playing",
+    "seeking",
+    "seeked",
+    "ended",
+    "resize",
+    "error",
+];
 
-/// A `<video>` being measured: `setContent(...)` starts a new view, `detach()` stops.
+/// A `<video>` being measured: `setContent(...)` starts a new view, `detach()` stops. Freeing the
+/// handle (or losing it to the garbage collector) does not stop the measuring: only `detach()` does.
 #[wasm_bindgen]
 pub struct ViewHandle {
     state: Rc<RefCell<ViewState>>,
-    listeners: Vec<(&'static str, EventListener)>,
-    heartbeat: Option<(i32, Closure<dyn FnMut()>)>,
-    page_hide: Option<Closure<dyn FnMut()>>,
+    /// One listener per entry of [`MEDIA_EVENTS`].
+    listeners: Vec<Callback>,
+    /// The heartbeat timer's id.
+    heartbeat: i32,
+    page_hide: Callback,
 }
 
 impl ViewHandle {
-    fn start(
-        core: Rc<RefCell<Core>>,
-        media: HtmlMediaElement,
-        content: Content,
-    ) -> Option<ViewHandle> {
+    fn start(core: Rc<RefCell<Core>>, media: Media, content: JsonObject) -> ViewHandle {
         let state = Rc::new(RefCell::new(ViewState {
             core,
-            media: media.clone(),
+            media: media.clone().unchecked_into(),
             tracker: ViewTracker::default(),
             content,
         }));
-        let mut handle = ViewHandle {
-            state: state.clone(),
-            listeners: Vec::new(),
-            heartbeat: None,
-            page_hide: None,
+        let listen = |event: &'static str| {
+            let state = state.clone();
+            callback(move |_: JsValue| {
+                let Ok(mut s) = state.try_borrow_mut() else {
+                    return;
+                };
+                let signal = s.signal(event);
+                s.feed(signal);
+            })
         };
-        for name in [
-            "play",
-            "timeupdate",
-            "pause",
-            "waiting",
-            "playing",
-            "seeking",
-            "seeked",
-            "ended",
-            "resize",
-            "error",
-        ] {
-            let listener_state = state.clone();
-            let closure =
-                Closure::<dyn FnMut(web_sys::Event)>::new(move |_event: web_sys::Event| {
-                    let Ok(mut s) = listener_state.try_borrow_mut() else {
-                        return;
-                    };
-                    let signal = match name {
-                        "play" => MediaSignal::Play,
-                        "timeupdate" => MediaSignal::TimeUpdate,
-                        "pause" => MediaSignal::Pause,
-                        "waiting" => MediaSignal::Waiting,
-                        "playing" => MediaSignal::Playing,
-                        "seeking" => MediaSignal::Seeking,
-                        "seeked" => MediaSignal::Seeked,
-                        "ended" => MediaSignal::Ended,
-                        "resize" => match s.media.dyn_ref::<web_sys::HtmlVideoElement>() {
-                            Some(video) => MediaSignal::Resize {
-                                width: video.video_width(),
-                                height: video.video_height(),
-                            },
-                            None => return,
-                        },
-                        _ => {
-                            let (code, message) = s
-                                .media
-                                .error()
-                                .map(|e| (e.code().to_string(), e.message()))
-                                .unwrap_or_else(|| ("unknown".into(), String::new()));
-                            MediaSignal::Error { code, message }
-                        }
-                    };
-                    s.feed(signal);
-                });
-            if media
-                .add_event_listener_with_callback(name, closure.as_ref().unchecked_ref())
-                .is_err()
-            {
-                log(&format!("attach: could not listen to `{name}`"));
-            }
-            handle.listeners.push((name, closure));
+        let listeners: Vec<Callback> = MEDIA_EVENTS.iter().map(|&event| listen(event)).collect();
+        for (event, listener) in MEDIA_EVENTS.iter().zip(&listeners) {
+            media.add_listener(event, listener);
         }
-        let window = web_sys::window()?;
         let beat_state = state.clone();
-        let beat = Closure::<dyn FnMut()>::new(move || {
+        let beat = callback(move |_: JsValue| {
             if let Ok(mut s) = beat_state.try_borrow_mut() {
                 s.feed(MediaSignal::Heartbeat);
             }
         });
-        let id = window
-            .set_interval_with_callback_and_timeout_and_arguments_0(
-                beat.as_ref().unchecked_ref(),
-                HEARTBEAT_INTERVAL_MS,
-            )
-            .unwrap_or(0);
-        handle.heartbeat = Some((id, beat));
+        let heartbeat = set_interval(&beat, HEARTBEAT_INTERVAL_MS);
         let hide_state = state.clone();
-        let hide = Closure::<dyn FnMut()>::new(move || {
+        let page_hide = callback(move |_: JsValue| {
             if let Ok(mut s) = hide_state.try_borrow_mut() {
                 s.end_view();
             }
         });
         // Registered after the client's own page-hide beacon, so the view's end is in the next load's queue.
-        let _ = window.add_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
-        handle.page_hide = Some(hide);
-        Some(handle)
+        add_window_listener("pagehide", &page_hide);
+        ViewHandle {
+            state,
+            listeners,
+            heartbeat,
+            page_hide,
+        }
     }
 }
 
@@ -638,7 +629,7 @@ impl ViewHandle {
     pub fn set_content(&self, options: JsValue) {
         if let Ok(mut s) = self.state.try_borrow_mut() {
             s.end_view();
-            s.content = Content::from_js(&options);
+            s.content = content_fields(&options);
         }
     }
 
@@ -650,27 +641,19 @@ impl ViewHandle {
             .ok()?
             .tracker
             .view_id()
-            .map(str::to_string)
+            .map(String::from)
     }
 
     /// Ends the view and stops listening to the element.
     pub fn detach(&mut self) {
-        if let Ok(mut s) = self.state.try_borrow_mut() {
-            s.end_view();
+        let Ok(mut s) = self.state.try_borrow_mut() else {
+            return;
+        };
+        s.end_view();
+        for (event, listener) in MEDIA_EVENTS.iter().zip(&self.listeners) {
+            s.media.remove_listener(event, listener);
         }
-        let media = self.state.borrow().media.clone();
-        for (name, closure) in self.listeners.drain(..) {
-            let _ =
-                media.remove_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-        }
-        if let Some(window) = web_sys::window() {
-            if let Some((id, _)) = self.heartbeat.take() {
-                window.clear_interval_with_handle(id);
-            }
-            if let Some(hide) = self.page_hide.take() {
-                let _ = window
-                    .remove_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
-            }
-        }
+        clear_interval(self.heartbeat);
+        remove_window_listener("pagehide", &self.page_hide);
     }
 }

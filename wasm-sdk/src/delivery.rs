@@ -1,7 +1,9 @@
 //! Batching and retry: which events go in the next request, and when to try again after a failure.
+//! Events are held as their JSON text (see [`crate::json`]).
 
-use serde_json::Value;
-use std::collections::VecDeque;
+use crate::json::{split_object_array, write_array};
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// Most events in one request (the edge's limit).
 pub const MAX_EVENTS_PER_REQUEST: usize = event_schema::limits::MAX_BATCH_EVENTS;
@@ -14,22 +16,22 @@ pub const FIRST_RETRY_DELAY_MS: f64 = 1_000.0;
 /// Longest retry delay.
 pub const MAX_RETRY_DELAY_MS: f64 = 60_000.0;
 
-/// Events waiting to be sent, with the retry state.
+/// Events waiting to be sent (JSON texts, oldest first), with the retry state.
 #[derive(Debug, Default)]
 pub struct Outbox {
-    queue: VecDeque<Value>,
+    queue: Vec<String>,
     failures: u32,
     next_attempt_ms: f64,
     in_flight: usize,
 }
 
 impl Outbox {
-    /// Adds an event; drops the oldest when full.
-    pub fn push(&mut self, event: Value) {
+    /// Adds an event (its JSON text); drops the oldest when full.
+    pub fn push(&mut self, event: String) {
         if self.queue.len() >= MAX_QUEUED_EVENTS {
-            self.queue.pop_front();
+            self.drop_oldest(1);
         }
-        self.queue.push_back(event);
+        self.queue.push(event);
     }
 
     /// Events waiting (including those in flight).
@@ -42,32 +44,36 @@ impl Outbox {
         self.queue.is_empty()
     }
 
-    /// The next request's events, if one may be sent at `now_ms` (none in flight, backoff elapsed).
-    pub fn take_batch(&mut self, now_ms: f64) -> Option<Vec<Value>> {
+    /// The next request's body, if one may be sent at `now_ms` (none in flight, backoff elapsed).
+    pub fn take_batch(&mut self, now_ms: f64) -> Option<String> {
         if self.in_flight > 0 || self.queue.is_empty() || now_ms < self.next_attempt_ms {
             return None;
         }
-        let n = self.queue.len().min(MAX_EVENTS_PER_REQUEST);
-        self.in_flight = n;
-        Some(self.queue.iter().take(n).cloned().collect())
+        self.in_flight = self.queue.len().min(MAX_EVENTS_PER_REQUEST);
+        Some(batch_body(self.queue.iter().take(self.in_flight)))
     }
 
-    /// Every waiting event, for a last-chance beacon on page hide (at most one request's worth).
-    pub fn peek_all(&self) -> Vec<Value> {
-        self.queue
-            .iter()
-            .take(MAX_EVENTS_PER_REQUEST)
-            .cloned()
-            .collect()
+    /// The body of a last-chance beacon on page hide: the waiting events (at most one request's
+    /// worth), or `None` when nothing waits.
+    pub fn peek_batch(&self) -> Option<String> {
+        let n = self.queue.len().min(MAX_EVENTS_PER_REQUEST);
+        (n > 0).then(|| batch_body(self.queue.iter().take(n)))
     }
 
     /// The in-flight batch was acknowledged: drop it and reset the backoff.
     pub fn acknowledge(&mut self) {
-        let n = self.in_flight.min(self.queue.len());
-        self.queue.drain(..n);
+        self.drop_oldest(self.in_flight);
         self.in_flight = 0;
         self.failures = 0;
         self.next_attempt_ms = 0.0;
+    }
+
+    /// Drops the `n` oldest events (in place; no index that could panic).
+    fn drop_oldest(&mut self, n: usize) {
+        self.queue = core::mem::take(&mut self.queue)
+            .into_iter()
+            .skip(n)
+            .collect();
     }
 
     /// The in-flight batch failed: keep it and back off exponentially.
@@ -77,49 +83,62 @@ impl Outbox {
         self.next_attempt_ms = now_ms + retry_delay_ms(self.failures);
     }
 
-    /// The waiting events, oldest first (to persist across page loads).
-    pub fn events(&self) -> Vec<Value> {
-        self.queue.iter().cloned().collect()
-    }
-
-    /// Restores persisted events (bounded like any push).
-    pub fn restore_events(&mut self, events: Vec<Value>) {
-        for event in events {
-            self.push(event);
-        }
-    }
-
     /// The queue as a JSON array, to persist across page loads.
     pub fn to_json(&self) -> String {
-        Value::Array(self.queue.iter().cloned().collect()).to_string()
+        let mut out = String::new();
+        write_array(&mut out, &self.queue);
+        out
     }
 
-    /// Restores a persisted queue (ignores anything unreadable).
+    /// Restores a persisted queue (bounded like any push; ignores anything unreadable).
     pub fn restore(&mut self, persisted: &str) {
-        if let Ok(Value::Array(events)) = serde_json::from_str(persisted) {
-            self.restore_events(events);
+        for event in split_object_array(persisted).unwrap_or_default() {
+            self.push(String::from(event));
         }
     }
 }
 
+/// A request body: `{"events":[...]}`.
+fn batch_body<'a>(events: impl IntoIterator<Item = &'a String>) -> String {
+    let mut body = String::from("{\"events\":");
+    write_array(&mut body, events);
+    body.push('}');
+    body
+}
+
 /// Delay before retry number `failures` (1-based).
 pub fn retry_delay_ms(failures: u32) -> f64 {
-    let exponent = failures.saturating_sub(1).min(16) as i32;
-    (FIRST_RETRY_DELAY_MS * 2f64.powi(exponent)).min(MAX_RETRY_DELAY_MS)
+    let doublings = failures.saturating_sub(1).min(16);
+    (FIRST_RETRY_DELAY_MS * f64::from(1u32 << doublings)).min(MAX_RETRY_DELAY_MS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use alloc::format;
+    use serde_json::Value;
+
+    fn event(i: usize) -> String {
+        format!("{{\"i\":{i}}}")
+    }
+
+    /// The events of a request body, by their `i`.
+    fn batch_ids(body: Option<String>) -> Option<Vec<i64>> {
+        let body: Value = serde_json::from_str(&body?).expect("valid JSON");
+        let events = body["events"].as_array().expect("an events array");
+        Some(events.iter().filter_map(|e| e["i"].as_i64()).collect())
+    }
 
     #[test]
     fn batches_hold_at_most_500_events() {
         let mut outbox = Outbox::default();
         for i in 0..1_200 {
-            outbox.push(json!({ "i": i }));
+            outbox.push(event(i));
         }
-        assert_eq!(outbox.take_batch(0.0).map(|b| b.len()), Some(500));
+        assert_eq!(
+            batch_ids(outbox.take_batch(0.0)).map(|b| b.len()),
+            Some(500)
+        );
         assert!(
             outbox.take_batch(0.0).is_none(),
             "one request in flight at a time"
@@ -127,7 +146,7 @@ mod tests {
         outbox.acknowledge();
         assert_eq!(outbox.len(), 700);
         assert_eq!(
-            outbox.take_batch(0.0).and_then(|b| b[0]["i"].as_i64()),
+            batch_ids(outbox.take_batch(0.0)).and_then(|b| b.first().copied()),
             Some(500)
         );
     }
@@ -135,7 +154,7 @@ mod tests {
     #[test]
     fn failures_keep_events_and_back_off() {
         let mut outbox = Outbox::default();
-        outbox.push(json!({"i": 1}));
+        outbox.push(event(1));
         assert!(outbox.take_batch(0.0).is_some());
         outbox.fail(10_000.0);
         assert_eq!(outbox.len(), 1);
@@ -150,6 +169,8 @@ mod tests {
     fn retry_delay_doubles_up_to_a_minute() {
         assert_eq!(retry_delay_ms(1), 1_000.0);
         assert_eq!(retry_delay_ms(2), 2_000.0);
+        assert_eq!(retry_delay_ms(6), 32_000.0);
+        assert_eq!(retry_delay_ms(7), MAX_RETRY_DELAY_MS);
         assert_eq!(retry_delay_ms(30), MAX_RETRY_DELAY_MS);
     }
 
@@ -157,15 +178,28 @@ mod tests {
     fn queue_is_bounded_and_survives_a_reload() {
         let mut outbox = Outbox::default();
         for i in 0..MAX_QUEUED_EVENTS + 10 {
-            outbox.push(json!({ "i": i }));
+            outbox.push(event(i));
         }
         assert_eq!(outbox.len(), MAX_QUEUED_EVENTS);
+        let persisted: Value = serde_json::from_str(&outbox.to_json()).expect("valid JSON");
+        assert_eq!(persisted.as_array().map(Vec::len), Some(MAX_QUEUED_EVENTS));
         let mut reloaded = Outbox::default();
         reloaded.restore(&outbox.to_json());
         assert_eq!(reloaded.len(), MAX_QUEUED_EVENTS);
         assert_eq!(
-            reloaded.take_batch(0.0).and_then(|b| b[0]["i"].as_i64()),
+            batch_ids(reloaded.take_batch(0.0)).and_then(|b| b.first().copied()),
             Some(10)
         );
+    }
+
+    #[test]
+    fn an_unreadable_persisted_queue_is_ignored() {
+        let mut outbox = Outbox::default();
+        outbox.restore("not json");
+        outbox.restore("[1,2]");
+        assert!(outbox.is_empty());
+        assert_eq!(outbox.peek_batch(), None);
+        outbox.restore(r#"[{"i":3}]"#);
+        assert_eq!(batch_ids(outbox.peek_batch()), Some(vec![3]));
     }
 }

@@ -2,8 +2,11 @@
 //! browser glue feeds it signals with the element's position and the wall clock, and sends the drafts
 //! it returns.
 
+use crate::json::{round_i64, write_num, JsonObject};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use event_schema::EventType;
-use serde_json::{json, Map, Value};
 
 /// What the media element reported.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +39,81 @@ pub enum MediaSignal {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     pub event_type: EventType,
-    pub fields: Map<String, Value>,
+    pub view_id: Option<String>,
+    /// The playhead, rounded to milliseconds.
+    pub position_s: f64,
+    pub detail: Detail,
+}
+
+/// The fields particular to a draft's event type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    None,
+    FirstFrame {
+        ttff_ms: i64,
+    },
+    Seek {
+        from_s: f64,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+    QualityChange {
+        width: u32,
+        height: u32,
+    },
+    Heartbeat {
+        watched_ms: i64,
+        rebuffer_ms: i64,
+        /// Played ranges `[from_s, to_s]`, rounded to milliseconds.
+        played: Vec<[f64; 2]>,
+    },
+}
+
+impl Draft {
+    /// Writes the draft's fields (view, position, and its type's own) as JSON.
+    pub fn write_fields(&self, out: &mut JsonObject) {
+        if let Some(view_id) = &self.view_id {
+            out.str("view_id", view_id);
+        }
+        out.num("position_s", self.position_s);
+        match &self.detail {
+            Detail::None => {}
+            Detail::FirstFrame { ttff_ms } => out.int("ttff_ms", *ttff_ms),
+            Detail::Seek { from_s } => out.num("from_s", *from_s),
+            Detail::Error { code, message } => {
+                out.str("error_code", code);
+                out.str("error_message", message);
+                out.yes("fatal");
+            }
+            Detail::QualityChange { width, height } => {
+                out.int("width", i64::from(*width));
+                out.int("height", i64::from(*height));
+            }
+            Detail::Heartbeat {
+                watched_ms,
+                rebuffer_ms,
+                played,
+            } => {
+                out.int("watched_ms", *watched_ms);
+                out.int("rebuffer_ms", *rebuffer_ms);
+                let mut ranges = String::from("[");
+                for (i, [from_s, to_s]) in played.iter().enumerate() {
+                    if i > 0 {
+                        ranges.push(',');
+                    }
+                    ranges.push('[');
+                    write_num(&mut ranges, *from_s);
+                    ranges.push(',');
+                    write_num(&mut ranges, *to_s);
+                    ranges.push(']');
+                }
+                ranges.push(']');
+                out.raw("played", &ranges);
+            }
+        }
+    }
 }
 
 /// A playhead jump larger than this without a seek is a discontinuity (new played range).
@@ -88,9 +165,9 @@ impl ViewTracker {
                     self.intent_ms = Some(now_ms);
                     self.intent_position_s = position_s;
                     self.last_position_s = position_s;
-                    out.push(self.draft(EventType::ViewStart, position_s, Map::new()));
+                    out.push(self.draft(EventType::ViewStart, position_s, Detail::None));
                 } else if self.paused {
-                    out.push(self.draft(EventType::Resume, position_s, Map::new()));
+                    out.push(self.draft(EventType::Resume, position_s, Detail::None));
                 }
                 self.paused = false;
             }
@@ -100,7 +177,7 @@ impl ViewTracker {
                 }
                 if let Some(since) = self.stall_since_ms.take() {
                     self.rebuffer_ms += now_ms - since;
-                    out.push(self.draft(EventType::RebufferEnd, position_s, Map::new()));
+                    out.push(self.draft(EventType::RebufferEnd, position_s, Detail::None));
                     self.last_progress_ms = Some(now_ms);
                 }
                 if signal == MediaSignal::Playing {
@@ -109,10 +186,12 @@ impl ViewTracker {
                 let moving = position_s > self.last_position_s || self.playing;
                 if !self.first_frame_sent && position_s > self.intent_position_s {
                     self.first_frame_sent = true;
-                    let ttff = (now_ms - self.intent_ms.unwrap_or(now_ms)).max(0.0).round();
-                    let mut fields = Map::new();
-                    fields.insert("ttff_ms".into(), json!(ttff as i64));
-                    out.push(self.draft(EventType::FirstFrame, position_s, fields));
+                    let ttff_ms = round_i64((now_ms - self.intent_ms.unwrap_or(now_ms)).max(0.0));
+                    out.push(self.draft(
+                        EventType::FirstFrame,
+                        position_s,
+                        Detail::FirstFrame { ttff_ms },
+                    ));
                 }
                 if moving {
                     self.advance(position_s, now_ms);
@@ -122,14 +201,14 @@ impl ViewTracker {
                 if self.view_id.is_some() && !self.ended && !self.paused {
                     self.stop_progress(now_ms);
                     self.paused = true;
-                    out.push(self.draft(EventType::Pause, position_s, Map::new()));
+                    out.push(self.draft(EventType::Pause, position_s, Detail::None));
                 }
             }
             MediaSignal::Waiting => {
                 if self.playing && !self.seeking && self.stall_since_ms.is_none() {
                     self.stop_progress(now_ms);
                     self.stall_since_ms = Some(now_ms);
-                    out.push(self.draft(EventType::RebufferStart, position_s, Map::new()));
+                    out.push(self.draft(EventType::RebufferStart, position_s, Detail::None));
                 }
             }
             MediaSignal::Seeking => {
@@ -142,10 +221,9 @@ impl ViewTracker {
             MediaSignal::Seeked => {
                 if self.view_id.is_some() && self.seeking {
                     self.seeking = false;
-                    let mut fields = Map::new();
-                    fields.insert("from_s".into(), json!(self.last_position_s));
+                    let from_s = self.last_position_s;
                     self.last_position_s = position_s;
-                    out.push(self.draft(EventType::Seek, position_s, fields));
+                    out.push(self.draft(EventType::Seek, position_s, Detail::Seek { from_s }));
                 }
             }
             MediaSignal::Ended => {
@@ -154,27 +232,28 @@ impl ViewTracker {
                     self.stop_progress(now_ms);
                     out.extend(self.heartbeat(position_s));
                     self.ended = true;
-                    out.push(self.draft(EventType::Ended, position_s, Map::new()));
+                    out.push(self.draft(EventType::Ended, position_s, Detail::None));
                 }
             }
             MediaSignal::Error { code, message } => {
-                let mut fields = Map::new();
-                fields.insert("error_code".into(), json!(code));
-                fields.insert("error_message".into(), json!(message));
-                fields.insert("fatal".into(), json!(true));
                 if self.view_id.is_none() {
                     self.view_id = Some(new_id());
-                    out.push(self.draft(EventType::ViewStart, position_s, Map::new()));
+                    out.push(self.draft(EventType::ViewStart, position_s, Detail::None));
                 }
                 self.stop_progress(now_ms);
-                out.push(self.draft(EventType::Error, position_s, fields));
+                out.push(self.draft(
+                    EventType::Error,
+                    position_s,
+                    Detail::Error { code, message },
+                ));
             }
             MediaSignal::Resize { width, height } => {
                 if self.view_id.is_some() && width > 0 && height > 0 {
-                    let mut fields = Map::new();
-                    fields.insert("width".into(), json!(width));
-                    fields.insert("height".into(), json!(height));
-                    out.push(self.draft(EventType::QualityChange, position_s, fields));
+                    out.push(self.draft(
+                        EventType::QualityChange,
+                        position_s,
+                        Detail::QualityChange { width, height },
+                    ));
                 }
             }
             MediaSignal::Heartbeat => {
@@ -204,7 +283,7 @@ impl ViewTracker {
             self.rebuffer_ms += now_ms - since;
         }
         let mut out = self.heartbeat(position_s);
-        out.push(self.draft(EventType::ViewEnd, position_s, Map::new()));
+        out.push(self.draft(EventType::ViewEnd, position_s, Detail::None));
         *self = ViewTracker::default();
         out
     }
@@ -256,36 +335,35 @@ impl ViewTracker {
         if self.watched_ms < 1.0 && self.rebuffer_ms < 1.0 && self.played.is_empty() {
             return Vec::new();
         }
-        let mut fields = Map::new();
-        fields.insert("watched_ms".into(), json!(self.watched_ms.round() as i64));
-        fields.insert("rebuffer_ms".into(), json!(self.rebuffer_ms.round() as i64));
-        fields.insert("played".into(), json!(std::mem::take(&mut self.played)));
+        let detail = Detail::Heartbeat {
+            watched_ms: round_i64(self.watched_ms),
+            rebuffer_ms: round_i64(self.rebuffer_ms),
+            played: core::mem::take(&mut self.played),
+        };
         self.watched_ms = 0.0;
         self.rebuffer_ms = 0.0;
-        vec![self.draft(EventType::Heartbeat, position_s, fields)]
+        vec![self.draft(EventType::Heartbeat, position_s, detail)]
     }
 
-    fn draft(
-        &self,
-        event_type: EventType,
-        position_s: f64,
-        mut fields: Map<String, Value>,
-    ) -> Draft {
-        if let Some(view_id) = &self.view_id {
-            fields.insert("view_id".into(), json!(view_id));
+    fn draft(&self, event_type: EventType, position_s: f64, detail: Detail) -> Draft {
+        Draft {
+            event_type,
+            view_id: self.view_id.clone(),
+            position_s: round3(position_s),
+            detail,
         }
-        fields.insert("position_s".into(), json!(round3(position_s)));
-        Draft { event_type, fields }
     }
 }
 
 fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    round_i64(x * 1000.0) as f64 / 1000.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use serde_json::json;
 
     struct Clip {
         tracker: ViewTracker,
@@ -316,11 +394,25 @@ mod tests {
             self.events.iter().map(|d| d.event_type.as_str()).collect()
         }
 
-        fn sum(&self, field: &str) -> i64 {
+        /// Total watch and rebuffer time over the heartbeats.
+        fn totals_ms(&self) -> (i64, i64) {
             self.events
                 .iter()
-                .filter_map(|d| d.fields.get(field)?.as_i64())
-                .sum()
+                .fold((0, 0), |(w, r), d| match &d.detail {
+                    Detail::Heartbeat {
+                        watched_ms,
+                        rebuffer_ms,
+                        ..
+                    } => (w + watched_ms, r + rebuffer_ms),
+                    _ => (w, r),
+                })
+        }
+
+        fn played(&self, i: usize) -> &[[f64; 2]] {
+            match &self.events[i].detail {
+                Detail::Heartbeat { played, .. } => played,
+                other => panic!("not a heartbeat: {other:?}"),
+            }
         }
     }
 
@@ -339,13 +431,13 @@ mod tests {
         }
         c.at(11_500.0, 10.1, MediaSignal::Heartbeat);
         assert_eq!(c.types(), vec!["view_start", "first_frame", "heartbeat"]);
-        assert_eq!(c.events[1].fields["ttff_ms"], json!(500));
-        assert_eq!(c.sum("watched_ms"), 10_000);
-        assert_eq!(c.events[2].fields["played"], json!([[0.0, 10.1]]));
+        assert_eq!(c.events[1].detail, Detail::FirstFrame { ttff_ms: 500 });
+        assert_eq!(c.totals_ms().0, 10_000);
+        assert_eq!(c.played(2), [[0.0, 10.1]]);
         assert!(c
             .events
             .iter()
-            .all(|d| d.fields["view_id"] == json!("view-1")));
+            .all(|d| d.view_id.as_deref() == Some("view-1")));
     }
 
     #[test]
@@ -373,9 +465,9 @@ mod tests {
                 "heartbeat"
             ]
         );
-        assert_eq!(c.sum("rebuffer_ms"), 2_000);
-        let played = &c.events[5].fields["played"];
-        assert_eq!(played, &json!([[0.0, 1.2], [1.2, 1.4], [30.0, 31.2]]));
+        assert_eq!(c.totals_ms().1, 2_000);
+        assert_eq!(c.played(5), [[0.0, 1.2], [1.2, 1.4], [30.0, 31.2]]);
+        assert_eq!(c.events[4].detail, Detail::Seek { from_s: 1.4 });
     }
 
     #[test]
@@ -401,7 +493,7 @@ mod tests {
                 "view_end"
             ]
         );
-        assert_eq!(c.sum("watched_ms"), 3_000);
+        assert_eq!(c.totals_ms().0, 3_000);
         assert!(c.tracker.view_id().is_none());
     }
 
@@ -412,7 +504,7 @@ mod tests {
         c.at(100.0, 0.1, MediaSignal::TimeUpdate);
         c.at(1_100.0, 1.1, MediaSignal::Ended);
         c.at(2_000.0, 0.0, MediaSignal::Play);
-        let views: Vec<&Value> = c.events.iter().map(|d| &d.fields["view_id"]).collect();
+        let views: Vec<Option<&str>> = c.events.iter().map(|d| d.view_id.as_deref()).collect();
         assert_eq!(
             c.types(),
             vec![
@@ -424,8 +516,8 @@ mod tests {
                 "view_start"
             ]
         );
-        assert_eq!(views[0], &json!("view-1"));
-        assert_eq!(views[5], &json!("view-2"));
+        assert_eq!(views[0], Some("view-1"));
+        assert_eq!(views[5], Some("view-2"));
     }
 
     #[test]
@@ -449,7 +541,13 @@ mod tests {
             },
         );
         assert_eq!(c.types(), vec!["view_start", "quality_change"]);
-        assert_eq!(c.events[1].fields["height"], json!(720));
+        assert_eq!(
+            c.events[1].detail,
+            Detail::QualityChange {
+                width: 1280,
+                height: 720
+            }
+        );
     }
 
     #[test]
@@ -464,6 +562,61 @@ mod tests {
             },
         );
         assert_eq!(c.types(), vec!["view_start", "error"]);
-        assert_eq!(c.events[1].fields["fatal"], json!(true));
+        assert_eq!(
+            c.events[1].detail,
+            Detail::Error {
+                code: "4".into(),
+                message: "unsupported".into()
+            }
+        );
+    }
+
+    fn fields_json(draft: &Draft) -> serde_json::Value {
+        let mut out = JsonObject::new();
+        draft.write_fields(&mut out);
+        serde_json::from_str(&out.finish()).expect("valid JSON")
+    }
+
+    #[test]
+    fn drafts_write_the_contract_field_names() {
+        let heartbeat = Draft {
+            event_type: EventType::Heartbeat,
+            view_id: Some("v1".into()),
+            position_s: 10.1,
+            detail: Detail::Heartbeat {
+                watched_ms: 10_000,
+                rebuffer_ms: 0,
+                played: vec![[0.0, 1.2], [30.0, 31.25]],
+            },
+        };
+        assert_eq!(
+            fields_json(&heartbeat),
+            json!({"view_id": "v1", "position_s": 10.1, "watched_ms": 10_000, "rebuffer_ms": 0,
+                   "played": [[0, 1.2], [30, 31.25]]})
+        );
+        let error = Draft {
+            event_type: EventType::Error,
+            view_id: None,
+            position_s: 0.0,
+            detail: Detail::Error {
+                code: "4".into(),
+                message: "bad \"src\"".into(),
+            },
+        };
+        assert_eq!(
+            fields_json(&error),
+            json!({"position_s": 0, "error_code": "4", "error_message": "bad \"src\"", "fatal": true})
+        );
+        let mut other = error.clone();
+        other.detail = Detail::FirstFrame { ttff_ms: 500 };
+        assert_eq!(fields_json(&other)["ttff_ms"], json!(500));
+        other.detail = Detail::Seek { from_s: 1.4 };
+        assert_eq!(fields_json(&other)["from_s"], json!(1.4));
+        other.detail = Detail::QualityChange {
+            width: 1280,
+            height: 720,
+        };
+        assert_eq!(fields_json(&other)["width"], json!(1280));
+        assert_eq!(fields_json(&other)["height"], json!(720));
     }
 }
