@@ -3,7 +3,7 @@
 //! distinct event once, every view once, every object recorded once (nothing lost, nothing doubled).
 
 use lake_gen::{Config, Rng};
-use pipeline_tests::{rollup_cli, rollup_command};
+use pipeline_tests::{rollup_cli, rollup_command, GeneratedLake};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -27,35 +27,25 @@ fn stats(db: &std::path::Path) -> BTreeMap<String, (i64, i64, i64)> {
 
 #[test]
 fn killing_the_loader_twenty_times_loses_and_doubles_nothing() {
-    let work = tempfile::tempdir().expect("temp dir");
-    let lake = work.path().join("lake");
-    let db = work.path().join("tapemetric.duckdb");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let generated = lake_gen::generate(
-        &Config {
-            seed: 11,
-            tenants: vec!["acme".into(), "globex".into()],
-            events: 150_000,
-            days: 10,
-            now_ms,
-            contents: 20,
-            viewers: 500,
-            object_events: 400,
-            keep_truth: true,
-        },
-        &lake,
-    )
-    .expect("generate");
-    let lake_arg = lake.to_string_lossy().into_owned();
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 11,
+        tenants: vec!["acme".into(), "globex".into()],
+        events: 150_000,
+        days: 10,
+        now_ms,
+        contents: 20,
+        viewers: 500,
+        object_events: 400,
+        keep_truth: true,
+    });
+    let (generated, db, lake_arg) = (&fixture.generated, &fixture.db, &fixture.lake);
     let mut rng = Rng::new(2026);
     let mut interrupted = 0;
     for round in 0..20 {
-        let mut child = rollup_command(&db, "http://127.0.0.1:9")
+        let mut child = rollup_command(db, "http://127.0.0.1:9")
             .args([
                 "--lake-dir",
-                &lake_arg,
+                lake_arg,
                 "--retention-days",
                 "400",
                 "--chunk-objects",
@@ -70,7 +60,7 @@ fn killing_the_loader_twenty_times_loses_and_doubles_nothing() {
         let finished = matches!(child.try_wait(), Ok(Some(_)));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let objects: i64 = stats(&db).values().map(|f| f.2).sum();
+        let objects: i64 = stats(db).values().map(|f| f.2).sum();
         if !finished && objects < generated.objects as i64 {
             interrupted += 1;
         }
@@ -80,18 +70,8 @@ fn killing_the_loader_twenty_times_loses_and_doubles_nothing() {
         );
     }
     assert!(interrupted >= 5, "only {interrupted} kills landed mid-pull");
-    rollup_cli(
-        &db,
-        &[
-            "--lake-dir",
-            &lake_arg,
-            "--retention-days",
-            "400",
-            "ingest",
-            "--once",
-        ],
-    );
-    let after = stats(&db);
+    fixture.ingest();
+    let after = stats(db);
     let events: i64 = after.values().map(|f| f.0).sum();
     let objects: i64 = after.values().map(|f| f.2).sum();
     assert_eq!(

@@ -276,3 +276,68 @@ pub fn counts_by(rows: &serde_json::Value, name: &str, count: &str) -> Vec<(Stri
         })
         .collect()
 }
+
+/// Wall-clock epoch milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A generated lake (lake-gen) in a temporary directory, beside the path of a fresh database.
+pub struct GeneratedLake {
+    /// Removed on drop.
+    pub dir: tempfile::TempDir,
+    /// The lake root (`--lake-dir`).
+    pub lake: String,
+    pub db: PathBuf,
+    /// The "now" the dataset was generated for.
+    pub now_ms: i64,
+    pub generated: lake_gen::Generated,
+}
+
+impl GeneratedLake {
+    /// Writes the lake that `config(now_ms)` describes.
+    pub fn new(config: impl FnOnce(i64) -> lake_gen::Config) -> GeneratedLake {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let lake = dir.path().join("lake");
+        let now_ms = now_ms();
+        let generated =
+            lake_gen::generate(&config(now_ms), &lake).unwrap_or_else(|e| panic!("generate: {e}"));
+        GeneratedLake {
+            db: dir.path().join("tapemetric.duckdb"),
+            lake: lake.to_string_lossy().into_owned(),
+            dir,
+            now_ms,
+            generated,
+        }
+    }
+
+    /// `rollup-server --lake-dir <lake> --retention-days 400 ingest --once`; returns its report.
+    pub fn ingest(&self) -> serde_json::Value {
+        let out = rollup_cli(
+            &self.db,
+            &[
+                "--lake-dir",
+                &self.lake,
+                "--retention-days",
+                "400",
+                "ingest",
+                "--once",
+            ],
+        );
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("ingest report: {e}: {out}"))
+    }
+
+    /// Starts `rollup-server serve` on the database, reading the lake.
+    pub fn serve(&self) -> Running {
+        let logs = self.dir.path().join("logs");
+        std::fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("logs: {e}"));
+        start_rollup_server_with(
+            &self.db,
+            "http://127.0.0.1:9",
+            &logs,
+            &["--lake-dir", &self.lake, "--retention-days", "400"],
+        )
+    }
+}

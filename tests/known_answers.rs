@@ -5,7 +5,7 @@
 
 use lake_gen::expected::{self, GroupKey, Metrics, Step, DIMENSIONS};
 use lake_gen::{Config, TruthView};
-use pipeline_tests::{rollup_cli, start_rollup_server_with};
+use pipeline_tests::{rollup_cli, GeneratedLake};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -100,41 +100,20 @@ fn check_groups(
 
 #[test]
 fn every_metric_dimension_and_step_matches_the_generated_truth() {
-    let work = tempfile::tempdir().expect("temp dir");
-    let lake = work.path().join("lake");
-    let db = work.path().join("tapemetric.duckdb");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let generated = lake_gen::generate(
-        &Config {
-            seed: 7,
-            tenants: vec!["acme".into(), "globex".into()],
-            events: 150_000,
-            days: 40,
-            now_ms,
-            contents: 12,
-            viewers: 300,
-            object_events: 700,
-            keep_truth: true,
-        },
-        &lake,
-    )
-    .expect("generate");
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 7,
+        tenants: vec!["acme".into(), "globex".into()],
+        events: 150_000,
+        days: 40,
+        now_ms,
+        contents: 12,
+        viewers: 300,
+        object_events: 700,
+        keep_truth: true,
+    });
+    let (generated, now_ms, db) = (&fixture.generated, fixture.now_ms, &fixture.db);
     assert!(generated.objects > 20, "events spread over many objects");
-    let lake_arg = lake.to_string_lossy().into_owned();
-    let report: Value = serde_json::from_str(&rollup_cli(
-        &db,
-        &[
-            "--lake-dir",
-            &lake_arg,
-            "--retention-days",
-            "400",
-            "ingest",
-            "--once",
-        ],
-    ))
-    .expect("report");
+    let report = fixture.ingest();
     assert_eq!(
         report["events_loaded"].as_u64(),
         Some(generated.distinct_events),
@@ -145,17 +124,10 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
         Some(generated.events_written - generated.distinct_events)
     );
 
-    let logs = work.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("logs");
-    let server = start_rollup_server_with(
-        &db,
-        "http://127.0.0.1:9",
-        &logs,
-        &["--lake-dir", &lake_arg, "--retention-days", "400"],
-    );
+    let server = fixture.serve();
     let api = Api {
         base: server.base_url.clone(),
-        token: rollup_cli(&db, &["token", "--tenant", "acme"]),
+        token: rollup_cli(db, &["token", "--tenant", "acme"]),
         http: reqwest::blocking::Client::new(),
     };
     let acme: Vec<TruthView> = generated
@@ -326,7 +298,7 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
 
     // Another tenant's token sees only its own views, even when asking for acme's content.
     let globex = Api {
-        token: rollup_cli(&db, &["token", "--tenant", "globex"]),
+        token: rollup_cli(db, &["token", "--tenant", "globex"]),
         ..api
     };
     let theirs: Vec<TruthView> = generated
@@ -367,7 +339,7 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
     let again = fetch(&globex.token);
     assert_eq!(again.0, "hit");
     assert_eq!(first.1, again.1);
-    let initech = rollup_cli(&db, &["token", "--tenant", "initech", "--role", "admin"]);
+    let initech = rollup_cli(db, &["token", "--tenant", "initech", "--role", "admin"]);
     let before = fetch(&initech);
     assert_eq!(before.1, "[]", "initech has no views yet");
     assert_eq!(fetch(&initech).0, "hit");
@@ -385,7 +357,7 @@ fn every_metric_dimension_and_step_matches_the_generated_truth() {
             object_events: 700,
             keep_truth: true,
         },
-        &lake,
+        std::path::Path::new(&fixture.lake),
     )
     .expect("generate more");
     let ingest = globex

@@ -3,44 +3,31 @@
 //! (tests/lake_sql_check.py holds the two engines' SQL; scripts/setup.sh installs them in a venv.)
 
 use lake_gen::Config;
-use pipeline_tests::{rollup_cli, start_rollup_server_with};
+use pipeline_tests::{rollup_cli, GeneratedLake};
 use serde_json::Value;
 
 #[test]
 fn duckdb_and_clickhouse_count_the_apis_views_from_the_raw_lake() {
-    let work = tempfile::tempdir().expect("temp dir");
-    let lake = work.path().join("lake");
-    let db = work.path().join("tapemetric.duckdb");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    lake_gen::generate(
-        &Config {
-            seed: 5,
-            tenants: vec!["acme".into(), "globex".into()],
-            events: 30_000,
-            days: 5,
-            now_ms,
-            contents: 5,
-            viewers: 100,
-            object_events: 500,
-            keep_truth: false,
-        },
-        &lake,
-    )
-    .expect("generate");
-    let lake_arg = lake.to_string_lossy().into_owned();
-    rollup_cli(&db, &["--lake-dir", &lake_arg, "ingest", "--once"]);
-    let logs = work.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("logs");
-    let server =
-        start_rollup_server_with(&db, "http://127.0.0.1:9", &logs, &["--lake-dir", &lake_arg]);
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 5,
+        tenants: vec!["acme".into(), "globex".into()],
+        events: 30_000,
+        days: 5,
+        now_ms,
+        contents: 5,
+        viewers: 100,
+        object_events: 500,
+        keep_truth: false,
+    });
+    fixture.ingest();
+    let server = fixture.serve();
+    let (db, lake_arg) = (&fixture.db, &fixture.lake);
     let python = std::env::var("TAPEMETRIC_PYTHON").unwrap_or_else(|_| {
         let home = std::env::var("HOME").unwrap_or_default();
         format!("{home}/.cache/tapemetric/venv/bin/python")
     });
     for tenant in ["acme", "globex"] {
-        let token = rollup_cli(&db, &["token", "--tenant", tenant]);
+        let token = rollup_cli(db, &["token", "--tenant", tenant]);
         let rows: Value = reqwest::blocking::Client::new()
             .get(format!("{}/data/views/query", server.base_url))
             .bearer_auth(token)
@@ -50,7 +37,7 @@ fn duckdb_and_clickhouse_count_the_apis_views_from_the_raw_lake() {
         let api = rows[0]["viewCount"].as_i64().expect("views");
         let output = std::process::Command::new(&python)
             .current_dir(pipeline_tests::repo_root())
-            .args(["tests/lake_sql_check.py", &lake_arg, tenant])
+            .args(["tests/lake_sql_check.py", lake_arg, tenant])
             .output()
             .expect("python (scripts/setup.sh makes the venv)");
         assert!(

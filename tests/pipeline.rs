@@ -606,13 +606,8 @@ fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
 
 /// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
 /// buffered and arrive exactly once after recovery.
-fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
-    let (key, _) = p.create_key("r2-fault");
-    let batch = json!({"events": [
-        view_start("f1", "v1", "resilient"), view_start("f2", "v2", "resilient"), view_start("f3", "v3", "resilient"),
-    ]})
-    .to_string();
-    assert_eq!(p.post_events(&key, batch).0, 202);
+/// Arms the edge's dev-only fault injection (`/internal/faults`, export secret).
+fn inject_faults(p: &Pipeline, faults: Value) {
     let export_secret = pipeline_tests::dev_vars()
         .remove("EXPORT_SECRET")
         .unwrap_or_default();
@@ -620,10 +615,20 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
         .http
         .post(format!("{}/internal/faults", p.worker.base_url))
         .bearer_auth(&export_secret)
-        .json(&json!({"r2_write_failures": 1}))
+        .json(&faults)
         .send()
         .expect("faults");
-    assert_eq!(injected.status().as_u16(), 200);
+    assert_eq!(injected.status().as_u16(), 200, "faults armed");
+}
+
+fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
+    let (key, _) = p.create_key("r2-fault");
+    let batch = json!({"events": [
+        view_start("f1", "v1", "resilient"), view_start("f2", "v2", "resilient"), view_start("f3", "v3", "resilient"),
+    ]})
+    .to_string();
+    assert_eq!(p.post_events(&key, batch).0, 202);
+    inject_faults(p, json!({"r2_write_failures": 1}));
     let (status, error) = json_of(
         p.http
             .post(format!("{}/admin/ingest", p.server.base_url))
@@ -651,17 +656,7 @@ fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
     ]})
     .to_string();
     assert_eq!(p.post_events(&key, batch).0, 202);
-    let export_secret = pipeline_tests::dev_vars()
-        .remove("EXPORT_SECRET")
-        .unwrap_or_default();
-    let injected = p
-        .http
-        .post(format!("{}/internal/faults", p.worker.base_url))
-        .bearer_auth(&export_secret)
-        .json(&json!({"interrupted_flushes": 1}))
-        .send()
-        .expect("faults");
-    assert_eq!(injected.status().as_u16(), 200);
+    inject_faults(p, json!({"interrupted_flushes": 1}));
     let (status, _) = json_of(
         p.http
             .post(format!("{}/admin/ingest", p.server.base_url))

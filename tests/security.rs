@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use lake_gen::Config;
-use pipeline_tests::{dev_vars, rollup_cli, start_rollup_server_with};
+use pipeline_tests::{dev_vars, rollup_cli, GeneratedLake};
 use serde_json::{json, Value};
 
 fn jwt(secret: &[u8], header: &Value, claims: &Value) -> String {
@@ -27,37 +27,24 @@ fn jwt(secret: &[u8], header: &Value, claims: &Value) -> String {
 
 #[test]
 fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
-    let work = tempfile::tempdir().expect("temp dir");
-    let lake = work.path().join("lake");
-    let db = work.path().join("tapemetric.duckdb");
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let generated = lake_gen::generate(
-        &Config {
-            seed: 3,
-            tenants: vec!["acme".into(), "globex".into()],
-            events: 20_000,
-            days: 5,
-            now_ms,
-            contents: 4,
-            viewers: 60,
-            object_events: 500,
-            keep_truth: true,
-        },
-        &lake,
-    )
-    .expect("generate");
-    let lake_arg = lake.to_string_lossy().into_owned();
-    rollup_cli(&db, &["--lake-dir", &lake_arg, "ingest", "--once"]);
-    let logs = work.path().join("logs");
-    std::fs::create_dir_all(&logs).expect("logs");
-    let server =
-        start_rollup_server_with(&db, "http://127.0.0.1:9", &logs, &["--lake-dir", &lake_arg]);
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 3,
+        tenants: vec!["acme".into(), "globex".into()],
+        events: 20_000,
+        days: 5,
+        now_ms,
+        contents: 4,
+        viewers: 60,
+        object_events: 500,
+        keep_truth: true,
+    });
+    let (generated, now_ms, db) = (&fixture.generated, fixture.now_ms, &fixture.db);
+    fixture.ingest();
+    let server = fixture.serve();
     let base = server.base_url.clone();
     let http = reqwest::blocking::Client::new();
-    let acme = rollup_cli(&db, &["token", "--tenant", "acme", "--role", "admin"]);
-    let globex = rollup_cli(&db, &["token", "--tenant", "globex", "--role", "admin"]);
+    let acme = rollup_cli(db, &["token", "--tenant", "acme", "--role", "admin"]);
+    let globex = rollup_cli(db, &["token", "--tenant", "globex", "--role", "admin"]);
     let get = |path: &str, token: &str| {
         let r = http
             .get(format!("{base}{path}"))

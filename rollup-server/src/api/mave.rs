@@ -207,6 +207,41 @@ pub fn parse_get_query(raw: &str) -> Result<(PlaysQuery, u32), ApiError> {
     read_query(&parameters(&Method::GET, Some(raw), &Bytes::new())?, true)
 }
 
+/// One mave query: which answer it computes, and the field that holds it.
+#[derive(Clone, Copy)]
+enum Answer {
+    Plays,
+    Sources,
+    Engagement,
+}
+
+/// Reads the parameters (GET or POST), runs the query for the token's tenant, and wraps the rows in
+/// mave's field (`views`, `sources` or `engagement`).
+async fn answer(
+    state: AppState,
+    auth: Auth,
+    method: Method,
+    raw: Option<String>,
+    body: Bytes,
+    kind: Answer,
+) -> Result<Json<Value>, ApiError> {
+    let with_ranges = matches!(kind, Answer::Engagement);
+    let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, with_ranges)?;
+    let tenant = auth.0.tenant;
+    let rows = with_store(&state.store, move |s| match kind {
+        Answer::Plays => s.mave_plays(&tenant, &query, now_ms()),
+        Answer::Sources => s.mave_sources(&tenant, &query, now_ms()),
+        Answer::Engagement => s.mave_engagement(&tenant, &query, ranges, now_ms()),
+    })
+    .await?;
+    let field = match kind {
+        Answer::Plays => "views",
+        Answer::Sources => "sources",
+        Answer::Engagement => "engagement",
+    };
+    Ok(Json(json!({ field: rows })))
+}
+
 /// `GET|POST /api/v1/plays` → `{"views": [...]}`.
 pub async fn plays(
     State(state): State<AppState>,
@@ -215,13 +250,7 @@ pub async fn plays(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (query, _) = read_query(&parameters(&method, raw.as_deref(), &body)?, false)?;
-    let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| {
-        s.mave_plays(&tenant, &query, now_ms())
-    })
-    .await?;
-    Ok(Json(json!({ "views": rows })))
+    answer(state, auth, method, raw, body, Answer::Plays).await
 }
 
 /// `GET|POST /api/v1/sources` → `{"sources": [...]}`.
@@ -232,13 +261,7 @@ pub async fn sources(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (query, _) = read_query(&parameters(&method, raw.as_deref(), &body)?, false)?;
-    let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| {
-        s.mave_sources(&tenant, &query, now_ms())
-    })
-    .await?;
-    Ok(Json(json!({ "sources": rows })))
+    answer(state, auth, method, raw, body, Answer::Sources).await
 }
 
 /// `GET|POST /api/v1/engagement` → `{"engagement": [...]}`.
@@ -249,13 +272,7 @@ pub async fn engagement(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, true)?;
-    let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| {
-        s.mave_engagement(&tenant, &query, ranges, now_ms())
-    })
-    .await?;
-    Ok(Json(json!({ "engagement": rows })))
+    answer(state, auth, method, raw, body, Answer::Engagement).await
 }
 
 #[cfg(test)]
