@@ -61,13 +61,24 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
 }
 
-fn record(tally: &mut Tally, started: Instant, status: Option<u16>, ok: u16) {
-    match status {
-        Some(s) if s == ok => tally
-            .latencies_us
-            .push(started.elapsed().as_micros() as u64),
-        Some(s) if s >= 500 => tally.server_errors += 1,
-        _ => tally.other_errors += 1,
+impl Tally {
+    /// Sends `request`, reads the answer, and counts it: its latency when the status is `ok`, else
+    /// an error (5xx apart).
+    async fn send(&mut self, request: reqwest::RequestBuilder, ok: u16) {
+        let started = Instant::now();
+        let status = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let _ = response.bytes().await;
+                Some(status)
+            }
+            Err(_) => None,
+        };
+        match status {
+            Some(s) if s == ok => self.latencies_us.push(started.elapsed().as_micros() as u64),
+            Some(s) if s >= 500 => self.server_errors += 1,
+            _ => self.other_errors += 1,
+        }
     }
 }
 
@@ -113,18 +124,9 @@ fn main() {
                 let mut tally = Tally::default();
                 while Instant::now() < deadline {
                     let seq = sent.fetch_add(1, Ordering::SeqCst);
-                    let t = Instant::now();
-                    let r = http
-                        .post(&url)
-                        .bearer_auth(&key)
-                        .body(view_body(seq))
-                        .send()
+                    tally
+                        .send(http.post(&url).bearer_auth(&key).body(view_body(seq)), 202)
                         .await;
-                    let status = r.as_ref().ok().map(|r| r.status().as_u16());
-                    if let Ok(r) = r {
-                        let _ = r.bytes().await;
-                    }
-                    record(&mut tally, t, status, 202);
                 }
                 tally
             }));
@@ -147,17 +149,13 @@ fn main() {
                 ];
                 let mut i = 0;
                 while !stop.load(Ordering::SeqCst) {
-                    let t = Instant::now();
-                    let r = http
-                        .get(format!("{base}{}", paths[i % paths.len()]))
-                        .bearer_auth(&token)
-                        .send()
+                    tally
+                        .send(
+                            http.get(format!("{base}{}", paths[i % paths.len()]))
+                                .bearer_auth(&token),
+                            200,
+                        )
                         .await;
-                    let status = r.as_ref().ok().map(|r| r.status().as_u16());
-                    if let Ok(r) = r {
-                        let _ = r.bytes().await;
-                    }
-                    record(&mut tally, t, status, 200);
                     i += 1;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -175,17 +173,13 @@ fn main() {
                 let mut tally = Tally::default();
                 while !stop.load(Ordering::SeqCst) {
                     tokio::time::sleep(Duration::from_secs(10)).await;
-                    let t = Instant::now();
-                    let r = http
-                        .post(format!("{base}/admin/ingest"))
-                        .bearer_auth(&token)
-                        .send()
+                    tally
+                        .send(
+                            http.post(format!("{base}/admin/ingest"))
+                                .bearer_auth(&token),
+                            200,
+                        )
                         .await;
-                    let status = r.as_ref().ok().map(|r| r.status().as_u16());
-                    if let Ok(r) = r {
-                        let _ = r.bytes().await;
-                    }
-                    record(&mut tally, t, status, 200);
                 }
                 tally
             })

@@ -212,6 +212,46 @@ pub struct ClientEvent {
     pub props: Map<String, Value>,
 }
 
+#[cfg(feature = "std")]
+impl ClientEvent {
+    /// An event with its required fields and every optional one empty (for generators and tests;
+    /// what arrives from clients goes through [`crate::validate_event`]).
+    pub fn new(event_type: EventType, ts: i64, eid: &str, anonymous_id: &str) -> ClientEvent {
+        ClientEvent {
+            event_type,
+            ts,
+            eid: eid.to_string(),
+            anonymous_id: anonymous_id.to_string(),
+            user_id: None,
+            session_id: None,
+            view_id: None,
+            content_id: None,
+            content_type: None,
+            content_title: None,
+            season: None,
+            episode: None,
+            duration_s: None,
+            position_s: None,
+            page_url: None,
+            referrer: None,
+            player_name: None,
+            player_version: None,
+            ttff_ms: None,
+            watched_ms: None,
+            rebuffer_ms: None,
+            played: None,
+            error_code: None,
+            error_message: None,
+            fatal: None,
+            bitrate: None,
+            width: None,
+            height: None,
+            name: None,
+            props: Map::new(),
+        }
+    }
+}
+
 /// User agent dimensions, parsed at the edge with the uap-core rules.
 #[cfg(feature = "std")]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use event_schema::batch_key::BatchObjectKey;
 use event_schema::{ClientEvent, ContentType, EventType, GeoFields, StoredEvent, UserAgentFields};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -326,36 +326,8 @@ fn template(tenant: &str) -> StoredEvent {
         key_id: "genkey".into(),
         received_at: 0,
         event: ClientEvent {
-            event_type: EventType::Heartbeat,
-            ts: 0,
-            eid: String::new(),
-            anonymous_id: String::new(),
-            user_id: None,
-            session_id: None,
-            view_id: None,
-            content_id: None,
-            content_type: None,
-            content_title: None,
-            season: None,
-            episode: None,
-            duration_s: None,
-            position_s: None,
-            page_url: None,
-            referrer: None,
             player_name: Some("html5".into()),
-            player_version: None,
-            ttff_ms: None,
-            watched_ms: None,
-            rebuffer_ms: None,
-            played: None,
-            error_code: None,
-            error_message: None,
-            fatal: None,
-            bitrate: None,
-            width: None,
-            height: None,
-            name: None,
-            props: Map::new(),
+            ..ClientEvent::new(EventType::Heartbeat, 0, "", "")
         },
         user_agent: UserAgentFields::default(),
         geo: GeoFields::default(),
