@@ -277,27 +277,19 @@ impl Lake {
         }
     }
 
-    /// Makes one object readable as a local file: a directory lake's own file, or the edge's object
-    /// downloaded into `scratch`. Returns the path.
-    pub async fn fetch_to_file(
-        &self,
-        key: &str,
-        scratch: &std::path::Path,
-    ) -> Result<std::path::PathBuf, LakeError> {
+    /// One object's bytes: a directory lake's file, or the edge's object.
+    pub async fn fetch(&self, key: &str) -> Result<Vec<u8>, LakeError> {
         match self {
-            Lake::Dir(dir) => Ok(dir.root.join(key)),
-            Lake::Edge(edge) => {
-                let bytes = edge.fetch_bytes(key).await?;
-                let name = key.replace('/', "_");
-                let path = scratch.join(name);
-                tokio::fs::write(&path, &bytes)
+            Lake::Dir(dir) => {
+                let path = dir.root.join(key);
+                tokio::fs::read(&path)
                     .await
                     .map_err(|e| LakeError::BadObject {
                         key: key.to_string(),
-                        reason: format!("could not write {}: {e}", path.display()),
-                    })?;
-                Ok(path)
+                        reason: format!("could not read {}: {e}", path.display()),
+                    })
             }
+            Lake::Edge(edge) => edge.fetch_bytes(key).await,
         }
     }
 

@@ -1,13 +1,16 @@
 //! The rollup server as a library: pulls the edge's batch objects into embedded DuckDB (`pull`, `lake`,
-//! `store`), computes views and metrics (`metrics`, `mave`, SQL in `migrations/` and `sql/`), and serves
+//! `store`), decodes objects and keeps views as mergeable state (`decode`, `load`, `view_state`), computes metrics (`metrics`, `mave`, schema in `migrations/`), and serves
 //! the JWT-authenticated query API and dashboard (`api`, `auth`). The `rollup-server` binary (main.rs)
 //! is its command line; the fuzz targets use the parsers directly.
 
 pub mod api;
 pub mod auth;
+pub mod decode;
 pub mod lake;
+pub mod load;
 pub mod mave;
 pub mod metrics;
 pub mod pull;
 pub mod store;
 pub mod telemetry;
+pub mod view_state;

@@ -320,14 +320,6 @@ impl Dimension {
             )),
         }
     }
-
-    /// The SQL expression over raw `events` (a constant), for the realtime dimensions.
-    fn events_sql(self) -> &'static str {
-        match self {
-            Dimension::Device => "coalesce(device_model, device_brand)",
-            other => other.sql(),
-        }
-    }
 }
 
 /// A `/data/views/now` query.
@@ -337,15 +329,16 @@ pub struct RealtimeQuery {
     pub breakdown: Vec<Dimension>,
 }
 
-/// Viewers now: distinct sessions (a view without a session id counts as its own) with a playback
-/// event received since `since_ms` (bots left out), and the share of those views with a fatal error.
+/// Viewers now: distinct sessions (a view without a session id counts as its own) among view segments
+/// with an event received since `since_ms` (bots left out; a view id that has not started yet counts
+/// too), and the share of those views that had a fatal error. Dimensions are the views'.
 pub fn realtime_viewers(
     conn: &Connection,
     tenant_id: &str,
     since_ms: i64,
     query: &RealtimeQuery,
 ) -> Result<Vec<Map<String, Value>>, duckdb::Error> {
-    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.events_sql()).collect();
+    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.sql()).collect();
     let select_groups: String = groups.iter().map(|g| format!("{g}, ")).collect();
     let positions: Vec<String> = (1..=groups.len()).map(|i| i.to_string()).collect();
     let group_by = if groups.is_empty() {
@@ -356,11 +349,10 @@ pub fn realtime_viewers(
     let sql = format!(
         "SELECT {select_groups}
             count(DISTINCT coalesce(session_id, view_id)) AS viewers,
-            coalesce((count(DISTINCT view_id) FILTER (WHERE type = 'error' AND coalesce(fatal, false)))::DOUBLE
+            coalesce((count(DISTINCT view_id) FILTER (WHERE fatal_error))::DOUBLE
                      / nullif(count(DISTINCT view_id), 0), 0)::DOUBLE AS error_rate
-         FROM events
-         WHERE tenant_id = ? AND received_at >= ? AND view_id IS NOT NULL
-           AND device_type IS DISTINCT FROM 'bot' AND (? IS NULL OR content_id = ?)
+         FROM view_segments
+         WHERE tenant_id = ? AND last_received_ms >= ? AND (? IS NULL OR content_id = ?)
          {group_by}"
     );
     let mut stmt = conn.prepare(&sql)?;

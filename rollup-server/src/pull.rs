@@ -20,8 +20,6 @@ pub enum PullError {
     Store(#[from] StoreError),
     #[error("the store is unavailable: {0}")]
     Poisoned(String),
-    #[error("no scratch directory for downloads: {0}")]
-    Scratch(String),
 }
 
 /// Per-tenant figures of a pull.
@@ -115,15 +113,13 @@ pub async fn pull_once(
     tracing::info!(objects = pending_total, "loading new batch objects");
     let started = std::time::Instant::now();
     let timings_before = with_store(store, |s| Ok(s.load_timings())).await?;
-    // Downloaded objects wait here for the JSON reader; removed when the pull ends.
-    let scratch = ScratchDir::new()?;
     let mut queue = pending.into_iter();
     let (mut done, mut bytes) = (0usize, 0u64);
     loop {
         // Fetch one chunk, a few objects at a time.
         let mut fetching = tokio::task::JoinSet::new();
         let (mut order, mut chunk_bytes) = (0usize, 0u64);
-        let mut fetched: Vec<(usize, ListedObject, std::path::PathBuf)> = Vec::new();
+        let mut fetched: Vec<(usize, ListedObject, Vec<u8>)> = Vec::new();
         loop {
             while fetching.len() < FETCH_CONCURRENCY
                 && order < chunk_objects.max(1)
@@ -131,28 +127,28 @@ pub async fn pull_once(
             {
                 let Some(object) = queue.next() else { break };
                 chunk_bytes += object.size;
-                let (lake, dir) = (lake.clone(), scratch.0.clone());
+                let lake = lake.clone();
                 let index = order;
                 order += 1;
                 fetching.spawn(async move {
-                    let path = lake.fetch_to_file(&object.key, &dir).await;
-                    (index, object, path)
+                    let bytes = lake.fetch(&object.key).await;
+                    (index, object, bytes)
                 });
             }
             let Some(joined) = fetching.join_next().await else {
                 break;
             };
-            let (index, object, path) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
-            fetched.push((index, object, path?));
+            let (index, object, bytes) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
+            fetched.push((index, object, bytes?));
         }
         if fetched.is_empty() {
             break;
         }
         fetched.sort_by_key(|f| f.0);
         let loaded_at_ms = now_ms();
-        let chunk: Vec<(ListedObject, String)> = fetched
+        let chunk: Vec<(ListedObject, Vec<u8>)> = fetched
             .into_iter()
-            .map(|(_, object, path)| (object, path.to_string_lossy().into_owned()))
+            .map(|(_, object, bytes)| (object, bytes))
             .collect();
         let (chunk, outcomes) = with_store(store, move |s| {
             let records: Vec<ObjectRecord<'_>> = chunk
@@ -164,18 +160,15 @@ pub async fn pull_once(
                     loaded_at_ms,
                 })
                 .collect();
-            let paths: Vec<String> = chunk.iter().map(|(_, p)| p.clone()).collect();
-            let outcomes = s.load_files(&records, &paths)?;
+            let blobs: Vec<&[u8]> = chunk.iter().map(|(_, b)| b.as_slice()).collect();
+            let outcomes = s.load_objects(&records, &blobs)?;
             drop(records);
+            drop(blobs);
+            let chunk: Vec<ListedObject> = chunk.into_iter().map(|(object, _)| object).collect();
             Ok((chunk, outcomes))
         })
         .await?;
-        if matches!(lake, Lake::Edge(_)) {
-            for (_, path) in &chunk {
-                let _ = std::fs::remove_file(path);
-            }
-        }
-        for ((object, _), outcome) in chunk.iter().zip(outcomes) {
+        for (object, outcome) in chunk.iter().zip(outcomes) {
             if !outcome.newly_loaded {
                 continue;
             }
@@ -189,7 +182,7 @@ pub async fn pull_once(
             entry.duplicates_skipped += outcome.duplicates;
         }
         done += chunk.len();
-        bytes += chunk.iter().map(|(object, _)| object.size).sum::<u64>();
+        bytes += chunk.iter().map(|object| object.size).sum::<u64>();
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             progress = format!("{done}/{pending_total} objects"),
@@ -241,26 +234,6 @@ pub async fn expire_events(store: &SharedStore, retention_ms: i64) -> Result<u64
         tracing::info!(events = expired, "retention: deleted expired events");
     }
     Ok(expired)
-}
-
-/// A private temporary directory, removed on drop.
-struct ScratchDir(std::path::PathBuf);
-
-impl ScratchDir {
-    fn new() -> Result<ScratchDir, PullError> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("tapemetric-pull-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| PullError::Scratch(format!("{}: {e}", dir.display())))?;
-        Ok(ScratchDir(dir))
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Wall-clock epoch milliseconds.

@@ -35,38 +35,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "005_materialized_views",
         include_str!("../migrations/005_materialized_views.sql"),
     ),
+    (
+        6,
+        "006_view_state",
+        include_str!("../migrations/006_view_state.sql"),
+    ),
 ];
-
-/// The `events` columns in table order (what a load stages).
-const EVENT_COLUMNS: &str = "tenant_id, eid, type, ts, received_at, key_id, anonymous_id, user_id, session_id, view_id,
-    content_id, content_type, content_title, season, episode, duration_s, position_s, page_url, referrer,
-    player_name, player_version, ttff_ms, watched_ms, rebuffer_ms, played::VARCHAR AS played, error_code,
-    error_message, fatal, bitrate, width, height, name, props::VARCHAR AS props, browser, browser_version, os,
-    os_version, device_type, device_brand, device_model, continent, country, subdivision, city, timezone, colo,
-    user_agent";
-
-/// The JSON fields of a stored event and their types, for DuckDB's JSON reader.
-const JSON_COLUMNS: &str = "{tenant_id: 'VARCHAR', eid: 'VARCHAR', type: 'VARCHAR', ts: 'BIGINT',
-    received_at: 'BIGINT', key_id: 'VARCHAR', anonymous_id: 'VARCHAR', user_id: 'VARCHAR',
-    session_id: 'VARCHAR', view_id: 'VARCHAR', content_id: 'VARCHAR', content_type: 'VARCHAR',
-    content_title: 'VARCHAR', season: 'BIGINT', episode: 'BIGINT', duration_s: 'DOUBLE',
-    position_s: 'DOUBLE', page_url: 'VARCHAR', referrer: 'VARCHAR', player_name: 'VARCHAR',
-    player_version: 'VARCHAR', ttff_ms: 'BIGINT', watched_ms: 'BIGINT', rebuffer_ms: 'BIGINT',
-    played: 'JSON', error_code: 'VARCHAR', error_message: 'VARCHAR', fatal: 'BOOLEAN',
-    bitrate: 'BIGINT', width: 'BIGINT', height: 'BIGINT', name: 'VARCHAR', props: 'JSON',
-    browser: 'VARCHAR', browser_version: 'VARCHAR', os: 'VARCHAR', os_version: 'VARCHAR',
-    device_type: 'VARCHAR', device_brand: 'VARCHAR', device_model: 'VARCHAR', continent: 'VARCHAR',
-    country: 'VARCHAR', subdivision: 'VARCHAR', city: 'VARCHAR', timezone: 'VARCHAR', colo: 'VARCHAR',
-    user_agent: 'VARCHAR'}";
-
-/// Recomputes the views listed in `views_affected` (see the file for the view rules).
-const REFRESH_VIEWS: &str = include_str!("../sql/refresh_views.sql");
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Db(#[from] duckdb::Error),
+    #[error("cannot decode a batch object: {0}")]
+    Decode(String),
     #[error("migration {name} failed: {source}")]
     Migration { name: String, source: duckdb::Error },
 }
@@ -126,8 +108,8 @@ pub struct LoadTimings {
 
 /// The DuckDB database.
 pub struct Store {
-    conn: Connection,
-    timings: LoadTimings,
+    pub(crate) conn: Connection,
+    pub(crate) timings: LoadTimings,
     /// Rows of `views` at the last [`Store::compact_views`] (0 at start: the first pull compacts).
     compacted_rows: i64,
 }
@@ -173,15 +155,6 @@ impl Store {
             tx.commit()?;
             tracing::info!(migration = name, "applied migration");
         }
-        // Views of events stored before views were materialized (a migration lists them).
-        let pending: i64 =
-            conn.query_row("SELECT count(*) FROM views_affected", [], |row| row.get(0))?;
-        if pending > 0 {
-            tracing::info!(views = pending, "computing views of stored events");
-            let tx = conn.transaction()?;
-            tx.execute_batch(REFRESH_VIEWS)?;
-            tx.commit()?;
-        }
         Ok(Store {
             conn,
             timings: LoadTimings::default(),
@@ -195,16 +168,16 @@ impl Store {
     pub fn compact_views(&mut self) -> Result<bool, StoreError> {
         let rows: i64 = self
             .conn
-            .query_row("SELECT count(*) FROM views", [], |row| row.get(0))?;
+            .query_row("SELECT count(*) FROM view_segments", [], |row| row.get(0))?;
         let since = rows - self.compacted_rows;
         if since <= 0 || (since as f64) < 0.1 * rows as f64 {
             return Ok(false);
         }
         let tx = self.conn.transaction()?;
         tx.execute_batch(
-            "CREATE TABLE views_ordered AS SELECT * FROM views ORDER BY tenant_id, started_ms;
-             DROP TABLE views;
-             ALTER TABLE views_ordered RENAME TO views;
+            "CREATE TABLE view_segments_ordered AS SELECT * FROM view_segments ORDER BY tenant_id, started_ms;
+             DROP TABLE view_segments;
+             ALTER TABLE view_segments_ordered RENAME TO view_segments;
              CREATE TABLE view_ranges_ordered AS
                  SELECT * FROM view_ranges ORDER BY tenant_id, content_id, started_ms;
              DROP TABLE view_ranges;
@@ -267,8 +240,8 @@ impl Store {
             })?)
     }
 
-    /// Loads one batch object given as events: writes them as a gzip NDJSON file and loads it with
-    /// [`Store::load_files`], the path every pull takes.
+    /// Loads one batch object given as events (gzip NDJSON, as the edge writes it) with
+    /// [`Store::load_objects`], the path every pull takes.
     #[cfg(test)]
     pub fn load_batch(
         &mut self,
@@ -276,173 +249,14 @@ impl Store {
         events: &[StoredEvent],
     ) -> Result<LoadOutcome, StoreError> {
         use std::io::Write;
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("object.ndjson.gz");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         for e in events {
             serde_json::to_writer(&mut gz, e).expect("serialise");
             gz.write_all(b"\n").expect("write");
         }
-        std::fs::write(&path, gz.finish().expect("gzip")).expect("write object");
-        let outcomes = self.load_files(
-            std::slice::from_ref(object),
-            &[path.to_string_lossy().into_owned()],
-        )?;
+        let blob = gz.finish().expect("gzip");
+        let outcomes = self.load_objects(std::slice::from_ref(object), &[&blob])?;
         Ok(outcomes.into_iter().next().unwrap_or_default())
-    }
-
-    /// Loads batch objects straight from gzip NDJSON files (DuckDB's parallel JSON reader; `paths[i]`
-    /// holds `objects[i]`), records the objects, and recomputes the views the new events touch, all in
-    /// one transaction: a crash at any point leaves either nothing or everything. Objects recorded
-    /// before are skipped; events already stored (same `tenant_id` and `eid`, from a retry or a
-    /// re-flush) are skipped; lines that are not events are skipped. One outcome per object, in order.
-    pub fn load_files(
-        &mut self,
-        objects: &[ObjectRecord<'_>],
-        paths: &[String],
-    ) -> Result<Vec<LoadOutcome>, StoreError> {
-        self.load_staged(objects, |tx, fresh| {
-            let files: Vec<duckdb::types::Value> = fresh
-                .iter()
-                .map(|&i| duckdb::types::Value::Text(paths[i].clone()))
-                .collect();
-            let keys: Vec<duckdb::types::Value> = fresh
-                .iter()
-                .map(|&i| duckdb::types::Value::Text(objects[i].key.to_string()))
-                .collect();
-            tx.execute(
-                &format!(
-                    "CREATE OR REPLACE TEMP TABLE staging AS
-                     SELECT {EVENT_COLUMNS}, object_key
-                     FROM read_json(?, columns = {JSON_COLUMNS}, format = 'newline_delimited',
-                                    filename = true, ignore_errors = true)
-                     JOIN (SELECT unnest(?) AS filename, unnest(?) AS object_key) USING (filename)"
-                ),
-                params![
-                    duckdb::types::Value::List(files.clone()),
-                    duckdb::types::Value::List(files),
-                    duckdb::types::Value::List(keys)
-                ],
-            )?;
-            Ok(())
-        })
-    }
-
-    /// The shared part of a load: skip recorded objects, let `stage` fill the temp table `staging`
-    /// (event columns plus `object_key`) with the fresh objects' rows, then store new events, follow
-    /// identify links, recompute touched views, and record the objects; one transaction.
-    fn load_staged(
-        &mut self,
-        objects: &[ObjectRecord<'_>],
-        stage: impl FnOnce(&duckdb::Transaction<'_>, &[usize]) -> Result<(), duckdb::Error>,
-    ) -> Result<Vec<LoadOutcome>, StoreError> {
-        let tx = self.conn.transaction()?;
-        let mut outcomes = vec![LoadOutcome::default(); objects.len()];
-        let mut fresh = Vec::new();
-        {
-            let mut seen = tx.prepare("SELECT 1 FROM loaded_objects WHERE object_key = ?")?;
-            let mut keys = HashSet::new();
-            for (i, object) in objects.iter().enumerate() {
-                if keys.insert(object.key) && !seen.exists(params![object.key])? {
-                    fresh.push(i);
-                }
-            }
-        }
-        if fresh.is_empty() {
-            return Ok(outcomes);
-        }
-        let clock = std::time::Instant::now();
-        stage(&tx, &fresh)?;
-        let staged_s = clock.elapsed().as_secs_f64();
-        // Events are unique by (tenant_id, eid): the first copy in this load is kept unless one is
-        // stored already. No index: one anti-join per load instead of an index over every event id.
-        tx.execute_batch(
-            "CREATE OR REPLACE TEMP TABLE new_rows AS
-             SELECT s.rowid AS r FROM staging s
-             WHERE s.rowid IN (SELECT min(rowid) FROM staging GROUP BY tenant_id, eid)
-               AND NOT EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = s.tenant_id AND e.eid = s.eid);
-             INSERT INTO events
-             SELECT * EXCLUDE (object_key) FROM staging WHERE rowid IN (SELECT r FROM new_rows);",
-        )?;
-        let inserted_s = clock.elapsed().as_secs_f64();
-        let mut rows_per_object = std::collections::HashMap::new();
-        {
-            let mut stmt = tx.prepare(
-                "SELECT s.object_key, count(*), count(n.r) FROM staging s LEFT JOIN new_rows n ON s.rowid = n.r
-                 GROUP BY s.object_key",
-            )?;
-            let rows = stmt.query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    (row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)? as u64),
-                ))
-            })?;
-            for row in rows {
-                let (key, counts) = row?;
-                rows_per_object.insert(key, counts);
-            }
-        }
-        // identify links: the latest per anonymous id wins; views of that anonymous id follow.
-        tx.execute_batch(
-            "INSERT INTO identities
-             SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM staging
-             WHERE type = 'identify' AND user_id IS NOT NULL
-             GROUP BY tenant_id, anonymous_id
-             ON CONFLICT (tenant_id, anonymous_id) DO UPDATE SET
-                 user_id = CASE WHEN excluded.ts >= identities.ts THEN excluded.user_id ELSE identities.user_id END,
-                 ts = greatest(excluded.ts, identities.ts);
-             UPDATE views SET viewer_id = coalesce(views.user_id, i.user_id, views.anonymous_id),
-                              viewer_key = hash(coalesce(views.user_id, i.user_id, views.anonymous_id))
-             FROM identities i
-             WHERE views.tenant_id = i.tenant_id AND views.anonymous_id = i.anonymous_id
-               AND (i.tenant_id, i.anonymous_id) IN (
-                   SELECT tenant_id, anonymous_id FROM staging WHERE type = 'identify');
-             INSERT INTO views_affected
-             SELECT DISTINCT tenant_id, view_id FROM staging WHERE view_id IS NOT NULL;",
-        )?;
-        let identified_s = clock.elapsed().as_secs_f64();
-        tx.execute_batch(REFRESH_VIEWS)?;
-        let views_s = clock.elapsed().as_secs_f64();
-        tx.execute_batch("DROP TABLE staging; DROP TABLE new_rows;")?;
-        {
-            let mut record = tx.prepare(
-                "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )?;
-            for &i in &fresh {
-                let object = &objects[i];
-                let (rows, inserted) = rows_per_object.get(object.key).copied().unwrap_or((0, 0));
-                let duplicates = rows - inserted;
-                record.execute(params![
-                    object.key,
-                    object.tenant_id,
-                    object.uploaded_ms,
-                    object.loaded_at_ms,
-                    inserted as i64,
-                    duplicates as i64
-                ])?;
-                outcomes[i] = LoadOutcome {
-                    inserted,
-                    duplicates,
-                    newly_loaded: true,
-                };
-            }
-        }
-        tx.commit()?;
-        let committed_s = clock.elapsed().as_secs_f64();
-        self.timings.read_s += staged_s;
-        self.timings.store_s += identified_s - staged_s;
-        self.timings.views_s += views_s - identified_s;
-        self.timings.commit_s += committed_s - views_s;
-        tracing::debug!(
-            staged_s,
-            inserted_s,
-            identified_s,
-            views_s,
-            committed_s,
-            "load timings (cumulative)"
-        );
-        Ok(outcomes)
     }
 
     /// Deletes events older than `cutoff_ms` (client time) and the views that started before it, with
@@ -453,7 +267,10 @@ impl Store {
             "DELETE FROM view_ranges WHERE started_ms < ?",
             params![cutoff_ms],
         )?;
-        tx.execute("DELETE FROM views WHERE started_ms < ?", params![cutoff_ms])?;
+        tx.execute(
+            "DELETE FROM view_segments WHERE started_ms < ?",
+            params![cutoff_ms],
+        )?;
         let deleted = tx.execute("DELETE FROM events WHERE ts < ?", params![cutoff_ms])? as u64;
         tx.commit()?;
         Ok(deleted)

@@ -1,0 +1,484 @@
+//! Decoding lake objects (gzip NDJSON batch objects) into what a load stores: event ids for
+//! exactly-once, identify links, and the views' state ([`crate::view_state`]).
+//!
+//! Objects decode on several threads at once, each folding its objects' events into its own state;
+//! the states merge at the end (view state merges in any order). Lines that are not events are
+//! skipped and counted.
+
+use crate::view_state::{Timeline, ViewEvent, ViewEventKind};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Largest decompressed batch object accepted, in bytes (the edge writes objects of a few MB).
+pub const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
+
+/// Why an object could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("object {index} is not valid gzip: {reason}")]
+    Gzip { index: usize, reason: String },
+    #[error("object {index} decompresses to more than {MAX_OBJECT_BYTES} bytes")]
+    TooLarge { index: usize },
+}
+
+/// One stored event line, with the fields a load uses (others are ignored).
+#[derive(Debug, Deserialize)]
+struct LakeEvent<'a> {
+    #[serde(borrow)]
+    tenant_id: Cow<'a, str>,
+    #[serde(borrow)]
+    eid: Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    event_type: Cow<'a, str>,
+    ts: i64,
+    #[serde(default)]
+    received_at: Option<i64>,
+    #[serde(borrow, default)]
+    anonymous_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    session_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    view_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    content_type: Option<Cow<'a, str>>,
+    #[serde(default)]
+    duration_s: Option<f64>,
+    #[serde(default)]
+    position_s: Option<f64>,
+    #[serde(borrow, default)]
+    page_url: Option<Cow<'a, str>>,
+    #[serde(default)]
+    ttff_ms: Option<i64>,
+    #[serde(default)]
+    watched_ms: Option<i64>,
+    #[serde(default)]
+    rebuffer_ms: Option<i64>,
+    #[serde(default)]
+    played: Option<Vec<[f64; 2]>>,
+    #[serde(default)]
+    fatal: Option<bool>,
+    #[serde(borrow, default)]
+    props: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    browser: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    os: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    device_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    device_brand: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    device_model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    continent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    country: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    subdivision: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    timezone: Option<Cow<'a, str>>,
+}
+
+/// An event id's 128-bit hash (xxh3): events are unique by (tenant, this).
+pub fn eid_hash(eid: &str) -> i128 {
+    xxhash_rust::xxh3::xxh3_128(eid.as_bytes()) as i128
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = self.0.rotate_left(5) ^ u64::from(n);
+    }
+    fn write_i128(&mut self, n: i128) {
+        self.0 = self.0.rotate_left(5) ^ (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+/// View id -> the state a load's events add up to.
+pub type ViewMap = HashMap<String, Timeline, rustc_hash::FxBuildHasher>;
+
+/// Sets keyed by (tenant index, event id hash).
+pub type IdSet = HashSet<(u32, i128), BuildHasherDefault<PrehashedHasher>>;
+
+/// An event to store: its tenant (index into [`DecodedLoad::tenants`]), id hash, and client time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventId {
+    pub tenant: u32,
+    pub hash: i128,
+    pub ts: i64,
+}
+
+/// An identify link seen in a load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identify {
+    pub tenant: u32,
+    pub anonymous_id: String,
+    pub user_id: String,
+    pub ts: i64,
+}
+
+/// Lines of one object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// Events kept (new in this load).
+    pub inserted: u64,
+    /// Events skipped as already seen (in this load or stored before).
+    pub duplicates: u64,
+    /// Lines that are not events.
+    pub rejected: u64,
+}
+
+/// Everything decoded from a set of objects.
+#[derive(Debug, Default)]
+pub struct DecodedLoad {
+    pub tenants: Vec<String>,
+    pub ids: Vec<EventId>,
+    pub per_object: Vec<ObjectCounts>,
+    /// Per tenant index: view id -> the state its new events add up to.
+    pub views: Vec<ViewMap>,
+    pub identifies: Vec<Identify>,
+    /// Set when the same event turned up on two decoding threads: decode again on one thread (see
+    /// [`decode_objects`]) to know which copy counts.
+    pub cross_thread_duplicates: bool,
+    seen: IdSet,
+}
+
+impl DecodedLoad {
+    fn tenant_index(&mut self, tenant: &str) -> u32 {
+        match self.tenants.iter().position(|t| t == tenant) {
+            Some(i) => i as u32,
+            None => {
+                self.tenants.push(tenant.to_owned());
+                self.views.push(ViewMap::default());
+                (self.tenants.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Events kept in this load.
+    pub fn events(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Folds one decompressed object in.
+    fn fold_object(&mut self, index: usize, text: &[u8], exclude: &HashSet<(String, i128)>) {
+        let mut counts = ObjectCounts::default();
+        // About one event per 400 bytes: grow the id set once per object, not per event.
+        self.seen.reserve(text.len() / 400);
+        self.ids.reserve(text.len() / 400);
+        for line in text.split(|&b| b == b'\n') {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let Ok(event) = serde_json::from_slice::<LakeEvent<'_>>(line) else {
+                counts.rejected += 1;
+                continue;
+            };
+            let tenant = self.tenant_index(&event.tenant_id);
+            let hash = eid_hash(&event.eid);
+            if !self.seen.insert((tenant, hash))
+                || (!exclude.is_empty()
+                    && exclude.contains(&(event.tenant_id.clone().into_owned(), hash)))
+            {
+                counts.duplicates += 1;
+                continue;
+            }
+            counts.inserted += 1;
+            self.ids.push(EventId {
+                tenant,
+                hash,
+                ts: event.ts,
+            });
+            self.fold_event(tenant, &event);
+        }
+        if self.per_object.len() <= index {
+            self.per_object.resize(index + 1, ObjectCounts::default());
+        }
+        self.per_object[index] = counts;
+    }
+
+    fn fold_event(&mut self, tenant: u32, e: &LakeEvent<'_>) {
+        if e.event_type == "identify" {
+            if let (Some(anonymous_id), Some(user_id)) = (&e.anonymous_id, &e.user_id) {
+                self.identifies.push(Identify {
+                    tenant,
+                    anonymous_id: anonymous_id.to_string(),
+                    user_id: user_id.to_string(),
+                    ts: e.ts,
+                });
+            }
+        }
+        let Some(view_id) = e.view_id.as_deref() else {
+            return;
+        };
+        if e.device_type.as_deref() == Some("bot") {
+            return;
+        }
+        let event = ViewEvent {
+            eid: &e.eid,
+            ts: e.ts,
+            received_at: e.received_at.unwrap_or(e.ts),
+            kind: Some(ViewEventKind::of(&e.event_type)),
+            fatal: e.fatal.unwrap_or(false),
+            content_id: e.content_id.as_deref(),
+            content_type: e.content_type.as_deref(),
+            session_id: e.session_id.as_deref(),
+            anonymous_id: e.anonymous_id.as_deref(),
+            user_id: e.user_id.as_deref(),
+            ttff_ms: e.ttff_ms,
+            watched_ms: e.watched_ms,
+            rebuffer_ms: e.rebuffer_ms,
+            position_s: e.position_s,
+            duration_s: e.duration_s,
+            page_url: e.page_url.as_deref(),
+            browser: e.browser.as_deref(),
+            os: e.os.as_deref(),
+            device_type: e.device_type.as_deref(),
+            device: e.device_model.as_deref().or(e.device_brand.as_deref()),
+            continent: e.continent.as_deref(),
+            country: e.country.as_deref(),
+            subdivision: e.subdivision.as_deref(),
+            timezone: e.timezone.as_deref(),
+            props: e.props.map(|p| p.get()),
+            played: e.played.as_deref().unwrap_or(&[]),
+        };
+        let views = &mut self.views[tenant as usize];
+        match views.get_mut(view_id) {
+            Some(timeline) => timeline.add_event(&event),
+            None => {
+                let mut timeline = Timeline::default();
+                timeline.add_event(&event);
+                views.insert(view_id.to_owned(), timeline);
+            }
+        }
+    }
+
+    /// Adds `other` (decoded from other objects) to this load.
+    fn absorb(&mut self, other: DecodedLoad) {
+        let remap: Vec<u32> = other.tenants.iter().map(|t| self.tenant_index(t)).collect();
+        self.ids.reserve(other.ids.len());
+        for id in &other.ids {
+            let tenant = remap[id.tenant as usize];
+            if !self.seen.insert((tenant, id.hash)) {
+                self.cross_thread_duplicates = true;
+            }
+            self.ids.push(EventId { tenant, ..*id });
+        }
+        if self.per_object.len() < other.per_object.len() {
+            self.per_object
+                .resize(other.per_object.len(), ObjectCounts::default());
+        }
+        for (i, counts) in other.per_object.into_iter().enumerate() {
+            if counts != ObjectCounts::default() {
+                self.per_object[i] = counts;
+            }
+        }
+        for (t, views) in other.views.into_iter().enumerate() {
+            let mine = &mut self.views[remap[t] as usize];
+            for (view_id, timeline) in views {
+                match mine.get_mut(&view_id) {
+                    Some(existing) => existing.merge(timeline),
+                    None => {
+                        mine.insert(view_id, timeline);
+                    }
+                }
+            }
+        }
+        self.identifies
+            .extend(other.identifies.into_iter().map(|i| Identify {
+                tenant: remap[i.tenant as usize],
+                ..i
+            }));
+    }
+}
+
+/// Decompresses one gzip object (libdeflate; a multi-member stream falls back to flate2).
+pub fn gunzip(index: usize, gz: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let bad = |reason: String| DecodeError::Gzip { index, reason };
+    if gz.len() < 18 {
+        return Err(bad("too short".into()));
+    }
+    let trailer = &gz[gz.len() - 8..];
+    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
+    let mut out = vec![0u8; size];
+    let mut decompressor = libdeflater::Decompressor::new();
+    if let Ok(n) = decompressor.gzip_decompress(gz, &mut out) {
+        // One member ending at the end of the object (its trailer is the object's last 8 bytes).
+        if n == size && libdeflater::crc32(&out) == crc {
+            return Ok(out);
+        }
+    }
+    // Several gzip members, or a member larger than 4 GiB: stream it, bounded.
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(gz)
+        .take(MAX_OBJECT_BYTES as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| bad(e.to_string()))?;
+    if out.len() > MAX_OBJECT_BYTES {
+        return Err(DecodeError::TooLarge { index });
+    }
+    Ok(out)
+}
+
+/// Decodes objects on up to `threads` threads. Events whose (tenant, id hash) is in `exclude` are
+/// counted as duplicates; so is every later copy of an event within the load, in object order when
+/// `threads` is 1 (with more threads, [`DecodedLoad::cross_thread_duplicates`] says whether to decode
+/// again on one).
+pub fn decode_objects(
+    objects: &[&[u8]],
+    exclude: &HashSet<(String, i128)>,
+    threads: usize,
+) -> Result<DecodedLoad, DecodeError> {
+    let threads = threads.clamp(1, objects.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = || -> Result<DecodedLoad, DecodeError> {
+        let mut load = DecodedLoad::default();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            let Some(gz) = objects.get(index) else {
+                return Ok(load);
+            };
+            let text = gunzip(index, gz)?;
+            load.fold_object(index, &text, exclude);
+        }
+    };
+    let mut loads = if threads == 1 {
+        vec![work()?]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?
+    };
+    let mut load = loads.pop().unwrap_or_default();
+    for other in loads {
+        load.absorb(other);
+    }
+    load.per_object
+        .resize(objects.len(), ObjectCounts::default());
+    Ok(load)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(text: &str) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).expect("write");
+        e.finish().expect("gzip")
+    }
+
+    fn line(tenant: &str, eid: &str, ty: &str, ts: i64, view: &str) -> String {
+        format!(
+            "{{\"tenant_id\":\"{tenant}\",\"eid\":\"{eid}\",\"type\":\"{ty}\",\"ts\":{ts},\"received_at\":{ts},\
+             \"anonymous_id\":\"a\",\"view_id\":\"{view}\",\"content_id\":\"c\\u0031\",\"watched_ms\":1000,\
+             \"played\":[[0.0,1.0]],\"props\":{{\"plan\":\"free\"}}}}\n"
+        )
+    }
+
+    #[test]
+    fn lines_become_ids_views_and_counts() {
+        let a = gz(&(line("t1", "e1", "view_start", 10, "v1")
+            + &line("t1", "e2", "heartbeat", 20, "v1")
+            + "not json\n\n"
+            + &line("t2", "e1", "view_start", 30, "v9")));
+        let b =
+            gz(&(line("t1", "e2", "heartbeat", 20, "v1")
+                + &line("t1", "e3", "heartbeat", 40, "v1")));
+        for threads in [1, 2] {
+            let load = decode_objects(&[&a, &b], &HashSet::new(), threads).expect("decode");
+            assert_eq!(load.events(), 4, "e2 once; t2's e1 is another tenant's");
+            if threads == 1 {
+                assert_eq!(
+                    load.per_object[0],
+                    ObjectCounts {
+                        inserted: 3,
+                        duplicates: 0,
+                        rejected: 1
+                    }
+                );
+                assert_eq!(
+                    load.per_object[1],
+                    ObjectCounts {
+                        inserted: 1,
+                        duplicates: 1,
+                        rejected: 0
+                    }
+                );
+            } else {
+                assert!(load.cross_thread_duplicates || load.per_object[1].duplicates == 1);
+            }
+            let t1 = load.tenants.iter().position(|t| t == "t1").expect("t1");
+            let v1 = &load.views[t1]["v1"];
+            assert_eq!(v1.segments.len(), 1);
+            let s = &v1.segments[0];
+            assert_eq!(s.dims.content_id.as_deref(), Some("c1"), "escapes decode");
+            assert_eq!(s.dims.props.as_deref(), Some("{\"plan\":\"free\"}"));
+            assert!(s.has_view_start);
+        }
+    }
+
+    #[test]
+    fn excluded_ids_count_as_duplicates() {
+        let a = gz(&line("t1", "e1", "view_start", 10, "v1"));
+        let exclude = HashSet::from([("t1".to_string(), eid_hash("e1"))]);
+        let load = decode_objects(&[&a], &exclude, 1).expect("decode");
+        assert_eq!(load.events(), 0);
+        assert_eq!(load.per_object[0].duplicates, 1);
+        assert!(load.views.iter().all(ViewMap::is_empty));
+    }
+
+    #[test]
+    fn several_gzip_members_decode_whole() {
+        let mut two = gz(&line("t1", "e1", "view_start", 10, "v1"));
+        two.extend(gz(&line("t1", "e2", "heartbeat", 20, "v1")));
+        let load = decode_objects(&[&two], &HashSet::new(), 1).expect("decode");
+        assert_eq!(load.events(), 2);
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_naming_the_object() {
+        let err = decode_objects(&[b"definitely not gzip data"], &HashSet::new(), 1)
+            .expect_err("not gzip");
+        assert!(err.to_string().contains("object 0"), "{err}");
+    }
+
+    #[test]
+    fn bots_are_stored_but_make_no_views() {
+        let text = line("t1", "e1", "view_start", 10, "v1")
+            .replace("\"played\"", "\"device_type\":\"bot\",\"played\"");
+        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1).expect("decode");
+        assert_eq!(load.events(), 1);
+        assert!(load.views[0].is_empty());
+    }
+}

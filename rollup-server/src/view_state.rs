@@ -1,0 +1,674 @@
+//! Views as mergeable state: how playback events become views, with no database in sight.
+//!
+//! A view is the events of one `view_id` (bots left out), split into segments where more than
+//! [`VIEW_IDLE_MS`] pass without an event. Each segment is kept as an aggregate ([`Segment`]) that can
+//! absorb one more event or merge with another segment in any order, so a load folds its events into
+//! the stored state of the views it touches without reading their earlier events again, and decoding
+//! threads can fold objects independently and merge at the end.
+//!
+//! Rules (docs/api.md defines the metrics on top of them):
+//! - a `view_id` without any `view_start` is no view;
+//! - segment 0 is a view; a later segment is one only if playback happened in it (a `view_start`, a
+//!   `first_frame`, or watched time), so a lone `view_end` sent after a long idle is none;
+//! - a view reached its first frame if it had a `first_frame`, or is a later segment that played;
+//! - dimensions (content, session, page, UA, geo, props) are those of the segment's first event (by
+//!   client time, then event id), so they never depend on the order events arrive in; `user_id` is
+//!   the greatest seen; sums and flags cover every event.
+
+/// More than this many ms without an event ends a view (the next event starts a new segment).
+pub const VIEW_IDLE_MS: i64 = 30 * 60 * 1000;
+
+/// The kinds of event the view rules look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewEventKind {
+    ViewStart,
+    FirstFrame,
+    RebufferStart,
+    Error,
+    /// `ended` or `view_end`.
+    End,
+    Other,
+}
+
+impl ViewEventKind {
+    /// The kind of an event type name.
+    pub fn of(event_type: &str) -> ViewEventKind {
+        match event_type {
+            "view_start" => ViewEventKind::ViewStart,
+            "first_frame" => ViewEventKind::FirstFrame,
+            "rebuffer_start" => ViewEventKind::RebufferStart,
+            "error" => ViewEventKind::Error,
+            "ended" | "view_end" => ViewEventKind::End,
+            _ => ViewEventKind::Other,
+        }
+    }
+}
+
+/// One playback event, as the view rules need it (borrowed from a decoded line).
+#[derive(Debug, Clone, Default)]
+pub struct ViewEvent<'a> {
+    pub eid: &'a str,
+    pub ts: i64,
+    pub received_at: i64,
+    pub kind: Option<ViewEventKind>,
+    pub fatal: bool,
+    pub content_id: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub ttff_ms: Option<i64>,
+    pub watched_ms: Option<i64>,
+    pub rebuffer_ms: Option<i64>,
+    pub position_s: Option<f64>,
+    pub duration_s: Option<f64>,
+    pub page_url: Option<&'a str>,
+    pub browser: Option<&'a str>,
+    pub os: Option<&'a str>,
+    pub device_type: Option<&'a str>,
+    /// Device model, else brand.
+    pub device: Option<&'a str>,
+    pub continent: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub subdivision: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    /// The props object as JSON text.
+    pub props: Option<&'a str>,
+    /// Media-time ranges `[from_s, to_s]` played.
+    pub played: &'a [[f64; 2]],
+}
+
+/// The dimensions a segment takes from its first event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentDims {
+    pub content_id: Option<String>,
+    pub content_type: Option<String>,
+    pub session_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub page_url: Option<String>,
+    pub browser: Option<String>,
+    pub os: Option<String>,
+    pub device_type: Option<String>,
+    pub device: Option<String>,
+    pub continent: Option<String>,
+    pub country: Option<String>,
+    pub subdivision: Option<String>,
+    pub timezone: Option<String>,
+    pub props: Option<String>,
+}
+
+impl SegmentDims {
+    fn of_event(e: &ViewEvent<'_>) -> SegmentDims {
+        SegmentDims {
+            content_id: owned(e.content_id),
+            content_type: owned(e.content_type),
+            session_id: owned(e.session_id),
+            anonymous_id: owned(e.anonymous_id),
+            page_url: owned(e.page_url),
+            browser: owned(e.browser),
+            os: owned(e.os),
+            device_type: owned(e.device_type),
+            device: owned(e.device),
+            continent: owned(e.continent),
+            country: owned(e.country),
+            subdivision: owned(e.subdivision),
+            timezone: owned(e.timezone),
+            props: owned(e.props),
+        }
+    }
+}
+
+/// One segment of a view: everything its events add up to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Segment {
+    /// Client time of the first and last event.
+    pub started_ms: i64,
+    pub last_ms: i64,
+    /// The first event's id (orders events of the same millisecond).
+    pub first_eid: String,
+    /// Edge time of the latest event received.
+    pub last_received_ms: i64,
+    pub dims: SegmentDims,
+    pub user_id: Option<String>,
+    /// Smallest time to first frame reported by a `first_frame`.
+    pub ttff_ms: Option<i64>,
+    pub watched_ms: i64,
+    pub rebuffer_ms: i64,
+    pub rebuffer_count: i64,
+    pub fatal_error: bool,
+    pub has_first_frame: bool,
+    pub has_view_start: bool,
+    pub ended: bool,
+    pub furthest_position_s: Option<f64>,
+    pub duration_s: Option<f64>,
+    /// Played media ranges, sorted and merged where they touch or overlap.
+    pub ranges: Vec<(f64, f64)>,
+}
+
+fn owned(value: Option<&str>) -> Option<String> {
+    value.map(str::to_owned)
+}
+
+fn max_f64(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn min_i64(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Sorts ranges and merges those that touch or overlap.
+pub fn merge_ranges(ranges: &mut Vec<(f64, f64)>) {
+    ranges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(ranges.len());
+    for &(from, to) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    *ranges = merged;
+}
+
+impl Segment {
+    /// The segment of a single event.
+    pub fn of_event(e: &ViewEvent<'_>) -> Segment {
+        let kind = e.kind.unwrap_or(ViewEventKind::Other);
+        let mut ranges: Vec<(f64, f64)> = e
+            .played
+            .iter()
+            .filter(|r| r[1] > r[0])
+            .map(|r| (r[0], r[1]))
+            .collect();
+        if ranges.len() > 1 {
+            merge_ranges(&mut ranges);
+        }
+        Segment {
+            started_ms: e.ts,
+            last_ms: e.ts,
+            first_eid: e.eid.to_owned(),
+            last_received_ms: e.received_at,
+            dims: SegmentDims::of_event(e),
+            user_id: owned(e.user_id),
+            ttff_ms: if kind == ViewEventKind::FirstFrame {
+                e.ttff_ms
+            } else {
+                None
+            },
+            watched_ms: e.watched_ms.unwrap_or(0),
+            rebuffer_ms: e.rebuffer_ms.unwrap_or(0),
+            rebuffer_count: i64::from(kind == ViewEventKind::RebufferStart),
+            fatal_error: kind == ViewEventKind::Error && e.fatal,
+            has_first_frame: kind == ViewEventKind::FirstFrame,
+            has_view_start: kind == ViewEventKind::ViewStart,
+            ended: kind == ViewEventKind::End,
+            furthest_position_s: e.position_s,
+            duration_s: e.duration_s,
+            ranges,
+        }
+    }
+
+    /// True if this segment's first event comes before `other`'s.
+    fn starts_before(&self, other: &Segment) -> bool {
+        (self.started_ms, self.first_eid.as_str()) <= (other.started_ms, other.first_eid.as_str())
+    }
+
+    /// Adds one event to this segment in place (in either time order), allocating only for what
+    /// the segment did not have yet.
+    pub fn absorb_event(&mut self, e: &ViewEvent<'_>) {
+        let kind = e.kind.unwrap_or(ViewEventKind::Other);
+        if (e.ts, e.eid) < (self.started_ms, self.first_eid.as_str()) {
+            // The new first event: its dimensions become the segment's.
+            self.started_ms = e.ts;
+            self.first_eid = e.eid.to_owned();
+            self.dims = SegmentDims::of_event(e);
+        }
+        self.last_ms = self.last_ms.max(e.ts);
+        self.last_received_ms = self.last_received_ms.max(e.received_at);
+        if e.user_id > self.user_id.as_deref() {
+            self.user_id = e.user_id.map(str::to_owned);
+        }
+        if kind == ViewEventKind::FirstFrame {
+            self.ttff_ms = min_i64(self.ttff_ms, e.ttff_ms);
+            self.has_first_frame = true;
+        }
+        self.watched_ms += e.watched_ms.unwrap_or(0);
+        self.rebuffer_ms += e.rebuffer_ms.unwrap_or(0);
+        self.rebuffer_count += i64::from(kind == ViewEventKind::RebufferStart);
+        self.fatal_error |= kind == ViewEventKind::Error && e.fatal;
+        self.has_view_start |= kind == ViewEventKind::ViewStart;
+        self.ended |= kind == ViewEventKind::End;
+        self.furthest_position_s = max_f64(self.furthest_position_s, e.position_s);
+        self.duration_s = max_f64(self.duration_s, e.duration_s);
+        for r in e.played.iter().filter(|r| r[1] > r[0]) {
+            match self.ranges.last_mut() {
+                // The common case: a heartbeat continuing the previous range.
+                Some(last) if r[0] >= last.0 && r[0] <= last.1 => last.1 = last.1.max(r[1]),
+                Some(last) if r[0] > last.1 => self.ranges.push((r[0], r[1])),
+                None => self.ranges.push((r[0], r[1])),
+                Some(_) => {
+                    self.ranges.push((r[0], r[1]));
+                    merge_ranges(&mut self.ranges);
+                }
+            }
+        }
+    }
+
+    /// Adds `other`'s events to this segment (in either time order).
+    pub fn absorb(&mut self, mut other: Segment) {
+        if !self.starts_before(&other) {
+            std::mem::swap(self, &mut other);
+        }
+        // `self` now starts first: its dimensions stay.
+        let later = other;
+        self.last_ms = self.last_ms.max(later.last_ms);
+        self.last_received_ms = self.last_received_ms.max(later.last_received_ms);
+        self.user_id = self.user_id.take().max(later.user_id);
+        self.ttff_ms = min_i64(self.ttff_ms, later.ttff_ms);
+        self.watched_ms += later.watched_ms;
+        self.rebuffer_ms += later.rebuffer_ms;
+        self.rebuffer_count += later.rebuffer_count;
+        self.fatal_error |= later.fatal_error;
+        self.has_first_frame |= later.has_first_frame;
+        self.has_view_start |= later.has_view_start;
+        self.ended |= later.ended;
+        self.furthest_position_s = max_f64(self.furthest_position_s, later.furthest_position_s);
+        self.duration_s = max_f64(self.duration_s, later.duration_s);
+        if !later.ranges.is_empty() {
+            let extends_in_order = self
+                .ranges
+                .last()
+                .zip(later.ranges.first())
+                .is_some_and(|(last, first)| first.0 >= last.0);
+            self.ranges.extend(later.ranges);
+            if extends_in_order && self.ranges.len() <= 2 {
+                // The common case, a heartbeat continuing the previous one, stays cheap.
+                let n = self.ranges.len();
+                if n == 2 && self.ranges[1].0 <= self.ranges[0].1 {
+                    self.ranges[0].1 = self.ranges[0].1.max(self.ranges[1].1);
+                    self.ranges.pop();
+                }
+            } else {
+                merge_ranges(&mut self.ranges);
+            }
+        }
+    }
+}
+
+/// The segments of one view id, in time order, separated by more than [`VIEW_IDLE_MS`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timeline {
+    pub segments: Vec<Segment>,
+}
+
+/// One segment as it is stored, with what follows from its place in the timeline.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentRow<'a> {
+    /// Position in the timeline (0 = first).
+    pub segment: i32,
+    pub state: &'a Segment,
+    /// Whether this segment is a view (see the module rules).
+    pub counted: bool,
+    pub reached_first_frame: bool,
+}
+
+impl Timeline {
+    /// Adds one event.
+    pub fn add_event(&mut self, event: &ViewEvent<'_>) {
+        // The segments within the idle gap of the event; usually just the last one.
+        let near = |s: &Segment| {
+            s.started_ms - event.ts <= VIEW_IDLE_MS && event.ts - s.last_ms <= VIEW_IDLE_MS
+        };
+        let mut found = None;
+        for (i, s) in self.segments.iter().enumerate().rev() {
+            if near(s) {
+                if found.is_some() {
+                    // It joins two segments: the general path merges them.
+                    found = None;
+                    break;
+                }
+                found = Some(i);
+            } else if s.last_ms + VIEW_IDLE_MS < event.ts {
+                break;
+            }
+        }
+        match found {
+            // Near one segment only: the segment grows towards no other, so it can grow in place.
+            Some(i) => self.segments[i].absorb_event(event),
+            None => self.add_segment(Segment::of_event(event)),
+        }
+    }
+
+    /// Adds a segment (an event, or part of another timeline), merging every segment it comes
+    /// within [`VIEW_IDLE_MS`] of.
+    pub fn add_segment(&mut self, mut segment: Segment) {
+        // Fast path: events mostly arrive in order and continue the last segment (which then only
+        // grows at its end, so it comes no nearer to the one before).
+        if let Some(last) = self.segments.last_mut() {
+            if segment.started_ms >= last.started_ms
+                && segment.started_ms - last.last_ms <= VIEW_IDLE_MS
+            {
+                last.absorb(segment);
+                return;
+            }
+        }
+        // Segments that come within the idle gap of the new one on both sides merge with it; they
+        // are contiguous in time order.
+        let near = |s: &Segment, n: &Segment| {
+            s.started_ms - n.last_ms <= VIEW_IDLE_MS && n.started_ms - s.last_ms <= VIEW_IDLE_MS
+        };
+        let first = self.segments.iter().position(|s| near(s, &segment));
+        match first {
+            None => {
+                let at = self.segments.partition_point(|s| s.starts_before(&segment));
+                self.segments.insert(at, segment);
+            }
+            Some(first) => {
+                let mut end = first;
+                while end < self.segments.len() && near(&self.segments[end], &segment) {
+                    end += 1;
+                }
+                for s in self.segments.drain(first..end) {
+                    segment.absorb(s);
+                }
+                // The grown segment may now reach its neighbours.
+                self.segments.insert(first, segment);
+                self.settle(first);
+            }
+        }
+    }
+
+    /// Merges the segment at `at` with neighbours it now comes within the idle gap of.
+    fn settle(&mut self, mut at: usize) {
+        while at > 0 && self.segments[at].started_ms - self.segments[at - 1].last_ms <= VIEW_IDLE_MS
+        {
+            let s = self.segments.remove(at);
+            self.segments[at - 1].absorb(s);
+            at -= 1;
+        }
+        while at + 1 < self.segments.len()
+            && self.segments[at + 1].started_ms - self.segments[at].last_ms <= VIEW_IDLE_MS
+        {
+            let s = self.segments.remove(at + 1);
+            self.segments[at].absorb(s);
+        }
+    }
+
+    /// Adds every segment of `other`.
+    pub fn merge(&mut self, other: Timeline) {
+        for s in other.segments {
+            self.add_segment(s);
+        }
+    }
+
+    /// The segments with their position and whether each is a view.
+    pub fn rows(&self) -> impl Iterator<Item = SegmentRow<'_>> {
+        let has_view_start = self.segments.iter().any(|s| s.has_view_start);
+        self.segments.iter().enumerate().map(move |(i, s)| {
+            let later_and_played = i > 0 && s.watched_ms > 0;
+            SegmentRow {
+                segment: i as i32,
+                state: s,
+                counted: has_view_start
+                    && (i == 0 || s.has_view_start || s.has_first_frame || s.watched_ms > 0),
+                reached_first_frame: s.has_first_frame || later_and_played,
+            }
+        })
+    }
+}
+
+/// The page a view started on: scheme, host and path, without query and fragment (None unless the
+/// URL starts with a scheme and `://`).
+pub fn source_of(page_url: &str) -> Option<&str> {
+    let (scheme, rest) = page_url.split_once("://")?;
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    if !scheme_ok {
+        return None;
+    }
+    let host_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    if host_len == 0 {
+        return None;
+    }
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    Some(&page_url[..scheme.len() + 3 + end])
+}
+
+/// The rendering engine of a browser family (None when not known).
+pub fn browser_engine(browser: Option<&str>, os: Option<&str>) -> Option<&'static str> {
+    if os == Some("iOS") {
+        return Some("WebKit");
+    }
+    match browser? {
+        "Safari" | "Mobile Safari" | "Mobile Safari UI/WKWebView" => Some("WebKit"),
+        "Firefox" | "Firefox Mobile" | "Firefox iOS" => Some("Gecko"),
+        "Chrome"
+        | "Chrome Mobile"
+        | "Chrome Mobile WebView"
+        | "Chromium"
+        | "Edge"
+        | "Opera"
+        | "Samsung Internet"
+        | "Brave"
+        | "Vivaldi"
+        | "Yandex Browser"
+        | "HeadlessChrome" => Some("Blink"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(eid: &str, ts: i64, kind: ViewEventKind) -> ViewEvent<'_> {
+        ViewEvent {
+            eid,
+            ts,
+            received_at: ts + 5,
+            kind: Some(kind),
+            content_id: Some("c1"),
+            anonymous_id: Some("anon"),
+            ..ViewEvent::default()
+        }
+    }
+
+    fn heartbeat(eid: &'static str, ts: i64, played: &'static [[f64; 2]]) -> ViewEvent<'static> {
+        ViewEvent {
+            watched_ms: Some(10_000),
+            played,
+            ..ev(eid, ts, ViewEventKind::Other)
+        }
+    }
+
+    fn timeline(events: &[ViewEvent<'_>]) -> Timeline {
+        let mut t = Timeline::default();
+        for e in events {
+            t.add_event(e);
+        }
+        t
+    }
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn a_gap_of_more_than_30_minutes_splits_and_exactly_30_does_not() {
+        let t = timeline(&[
+            ev("a", 0, ViewEventKind::ViewStart),
+            heartbeat("b", 30 * MIN, &[[0.0, 10.0]]),
+            heartbeat("c", 60 * MIN + 1, &[[10.0, 20.0]]),
+        ]);
+        assert_eq!(t.segments.len(), 2);
+        assert_eq!(t.segments[0].last_ms, 30 * MIN);
+        let rows: Vec<_> = t.rows().collect();
+        assert!(
+            rows[0].counted && rows[1].counted,
+            "the later segment played"
+        );
+        assert!(rows[1].reached_first_frame);
+        assert!(!rows[0].reached_first_frame);
+    }
+
+    #[test]
+    fn a_late_event_between_two_segments_joins_them() {
+        let mut t = timeline(&[
+            ev("a", 0, ViewEventKind::ViewStart),
+            heartbeat("c", 50 * MIN, &[[10.0, 20.0]]),
+        ]);
+        assert_eq!(t.segments.len(), 2);
+        t.add_event(&heartbeat("b", 25 * MIN, &[[0.0, 10.0]]));
+        assert_eq!(t.segments.len(), 1);
+        assert_eq!(t.segments[0].watched_ms, 20_000);
+        assert_eq!(t.segments[0].ranges, vec![(0.0, 20.0)]);
+    }
+
+    #[test]
+    fn order_of_arrival_does_not_change_the_views() {
+        let events = [
+            ev("a", 0, ViewEventKind::ViewStart),
+            ViewEvent {
+                ttff_ms: Some(700),
+                ..ev("b", 700, ViewEventKind::FirstFrame)
+            },
+            heartbeat("c", 10_000, &[[0.0, 9.0]]),
+            ev("d", 12_000, ViewEventKind::RebufferStart),
+            heartbeat("e", 20_000, &[[9.0, 18.0]]),
+            heartbeat("f", 90 * MIN, &[[40.0, 50.0]]),
+            ev("g", 200 * MIN, ViewEventKind::End),
+        ];
+        let forward = timeline(&events);
+        let mut reversed = events.clone();
+        reversed.reverse();
+        let backward = timeline(&reversed);
+        // In two halves merged, as decoding threads do.
+        let mut halves = timeline(&[events[0].clone(), events[2].clone(), events[5].clone()]);
+        halves.merge(timeline(&[
+            events[1].clone(),
+            events[3].clone(),
+            events[4].clone(),
+            events[6].clone(),
+        ]));
+        assert_eq!(forward, backward);
+        assert_eq!(forward, halves);
+        let rows: Vec<_> = forward.rows().collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows.iter().map(|r| r.counted).collect::<Vec<_>>(),
+            vec![true, true, false],
+            "a lone view_end after a long idle is no view"
+        );
+        let first = &forward.segments[0];
+        assert_eq!(first.ttff_ms, Some(700));
+        assert_eq!(first.rebuffer_count, 1);
+        assert_eq!(first.ranges, vec![(0.0, 18.0)]);
+        assert!(forward.segments[2].ended);
+    }
+
+    #[test]
+    fn any_arrival_order_and_any_split_give_the_same_timeline() {
+        // A small deterministic generator: events of one view with gaps around the idle limit.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let eids: Vec<String> = (0..40).map(|i| format!("e{i:02}")).collect();
+        let played: Vec<[[f64; 2]; 1]> = (0..40).map(|i| [[i as f64, i as f64 + 1.0]]).collect();
+        for _case in 0..200 {
+            let mut ts = 0i64;
+            let mut events = Vec::new();
+            for i in 0..(2 + next(30) as usize) {
+                ts += [1_000, 10_000, VIEW_IDLE_MS, VIEW_IDLE_MS + 1, 40 * MIN][next(5) as usize];
+                let kind = [
+                    ViewEventKind::ViewStart,
+                    ViewEventKind::FirstFrame,
+                    ViewEventKind::Other,
+                    ViewEventKind::RebufferStart,
+                    ViewEventKind::End,
+                ][next(5) as usize];
+                events.push(ViewEvent {
+                    watched_ms: Some(next(3) as i64 * 1000),
+                    country: [None, Some("DE"), Some("FR")][next(3) as usize],
+                    user_id: [None, Some("u1"), Some("u2")][next(3) as usize],
+                    played: if next(2) == 0 { &played[i][..] } else { &[] },
+                    ..ev(&eids[i], ts, kind)
+                });
+            }
+            let sorted = timeline(&events);
+            let mut shuffled = events.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, next(i as u64 + 1) as usize);
+            }
+            assert_eq!(timeline(&shuffled), sorted);
+            let cut = next(shuffled.len() as u64) as usize;
+            let mut halves = timeline(&shuffled[..cut]);
+            halves.merge(timeline(&shuffled[cut..]));
+            assert_eq!(halves, sorted);
+        }
+    }
+
+    #[test]
+    fn a_view_id_without_view_start_is_no_view() {
+        let t = timeline(&[heartbeat("a", 0, &[[0.0, 1.0]])]);
+        assert!(t.rows().all(|r| !r.counted));
+    }
+
+    #[test]
+    fn dimensions_come_from_the_first_event() {
+        let mut t = timeline(&[ViewEvent {
+            country: Some("DE"),
+            props: Some("{}"),
+            ..heartbeat("b", 1000, &[])
+        }]);
+        t.add_event(&ViewEvent {
+            country: Some("FR"),
+            props: None,
+            ..ev("a", 0, ViewEventKind::ViewStart)
+        });
+        let s = &t.segments[0];
+        assert_eq!(s.dims.country.as_deref(), Some("FR"));
+        assert_eq!(s.dims.props, None, "the first event had none");
+        assert_eq!(s.started_ms, 0);
+        assert_eq!(s.first_eid, "a");
+    }
+
+    #[test]
+    fn ranges_merge_where_they_touch_or_overlap() {
+        let mut r = vec![(10.0, 20.0), (0.0, 10.0), (30.0, 40.0), (35.0, 38.0)];
+        merge_ranges(&mut r);
+        assert_eq!(r, vec![(0.0, 20.0), (30.0, 40.0)]);
+    }
+
+    #[test]
+    fn source_is_scheme_host_and_path() {
+        assert_eq!(
+            source_of("https://blog.example.org/watch/c1?utm=x#t"),
+            Some("https://blog.example.org/watch/c1")
+        );
+        assert_eq!(source_of("https://a.b"), Some("https://a.b"));
+        assert_eq!(source_of("not a url"), None);
+        assert_eq!(source_of("1http://a.b/"), None);
+    }
+
+    #[test]
+    fn engines_follow_the_browser_family() {
+        assert_eq!(browser_engine(Some("Chrome"), Some("iOS")), Some("WebKit"));
+        assert_eq!(
+            browser_engine(Some("Firefox"), Some("Linux")),
+            Some("Gecko")
+        );
+        assert_eq!(browser_engine(Some("Edge"), None), Some("Blink"));
+        assert_eq!(browser_engine(Some("Lynx"), None), None);
+    }
+}
