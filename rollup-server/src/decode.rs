@@ -118,8 +118,40 @@ impl Hasher for PrehashedHasher {
 /// View id -> the state a load's events add up to.
 pub type ViewMap = HashMap<String, Timeline, rustc_hash::FxBuildHasher>;
 
-/// Sets keyed by (tenant index, event id hash).
-pub type IdSet = HashSet<(u32, i128), BuildHasherDefault<PrehashedHasher>>;
+/// Sets keyed by (tenant hash, event id hash).
+type IdSet = HashSet<(u64, i128), BuildHasherDefault<PrehashedHasher>>;
+
+/// The events seen so far in a load, shared by the decoding threads: the first thread to see an
+/// event keeps it. Copies of one event are the same event, so which copy is kept changes no view;
+/// it only decides which object's count it adds to.
+struct SeenIds {
+    shards: Vec<std::sync::Mutex<IdSet>>,
+}
+
+impl SeenIds {
+    const SHARDS: usize = 16;
+
+    fn new(expected: usize) -> SeenIds {
+        SeenIds {
+            shards: (0..Self::SHARDS)
+                .map(|_| {
+                    let mut set = IdSet::default();
+                    set.reserve(expected / Self::SHARDS);
+                    std::sync::Mutex::new(set)
+                })
+                .collect(),
+        }
+    }
+
+    /// True the first time (tenant, id) is offered.
+    fn first(&self, tenant: u64, id: i128) -> bool {
+        let shard = &self.shards[(id as u64 as usize) % Self::SHARDS];
+        shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((tenant, id))
+    }
+}
 
 /// An event to store: its tenant (index into [`DecodedLoad::tenants`]), id hash, and client time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,10 +190,6 @@ pub struct DecodedLoad {
     /// Per tenant index: view id -> the state its new events add up to.
     pub views: Vec<ViewMap>,
     pub identifies: Vec<Identify>,
-    /// Set when the same event turned up on two decoding threads: decode again on one thread (see
-    /// [`decode_objects`]) to know which copy counts.
-    pub cross_thread_duplicates: bool,
-    seen: IdSet,
 }
 
 impl DecodedLoad {
@@ -182,11 +210,17 @@ impl DecodedLoad {
     }
 
     /// Folds one decompressed object in.
-    fn fold_object(&mut self, index: usize, text: &[u8], exclude: &HashSet<(String, i128)>) {
+    fn fold_object(
+        &mut self,
+        index: usize,
+        text: &[u8],
+        seen: &SeenIds,
+        exclude: &HashSet<(String, i128)>,
+    ) {
         let mut counts = ObjectCounts::default();
-        // About one event per 400 bytes: grow the id set once per object, not per event.
-        self.seen.reserve(text.len() / 400);
+        // About one event per 400 bytes: grow once per object, not per event.
         self.ids.reserve(text.len() / 400);
+        let mut tenant_hash = (String::new(), 0u64);
         for line in text.split(|&b| b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -197,7 +231,13 @@ impl DecodedLoad {
             };
             let tenant = self.tenant_index(&event.tenant_id);
             let hash = eid_hash(&event.eid);
-            if !self.seen.insert((tenant, hash))
+            if tenant_hash.0 != event.tenant_id {
+                tenant_hash = (
+                    event.tenant_id.to_string(),
+                    xxhash_rust::xxh3::xxh3_64(event.tenant_id.as_bytes()),
+                );
+            }
+            if !seen.first(tenant_hash.1, hash)
                 || (!exclude.is_empty()
                     && exclude.contains(&(event.tenant_id.clone().into_owned(), hash)))
             {
@@ -280,9 +320,6 @@ impl DecodedLoad {
         self.ids.reserve(other.ids.len());
         for id in &other.ids {
             let tenant = remap[id.tenant as usize];
-            if !self.seen.insert((tenant, id.hash)) {
-                self.cross_thread_duplicates = true;
-            }
             self.ids.push(EventId { tenant, ..*id });
         }
         if self.per_object.len() < other.per_object.len() {
@@ -322,12 +359,16 @@ pub fn gunzip(index: usize, gz: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let trailer = &gz[gz.len() - 8..];
     let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
     let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
-    let mut out = vec![0u8; size];
-    let mut decompressor = libdeflater::Decompressor::new();
-    if let Ok(n) = decompressor.gzip_decompress(gz, &mut out) {
-        // One member ending at the end of the object (its trailer is the object's last 8 bytes).
-        if n == size && libdeflater::crc32(&out) == crc {
-            return Ok(out);
+    // The trailer's size is only a claim: trust it within the object limit and what deflate can
+    // expand to (about 1032:1), else stream.
+    if size <= MAX_OBJECT_BYTES && size <= gz.len().saturating_mul(1032) {
+        let mut out = vec![0u8; size];
+        let mut decompressor = libdeflater::Decompressor::new();
+        if let Ok(n) = decompressor.gzip_decompress(gz, &mut out) {
+            // One member ending at the end of the object (its trailer is the object's last 8 bytes).
+            if n == size && libdeflater::crc32(&out) == crc {
+                return Ok(out);
+            }
         }
     }
     // Several gzip members, or a member larger than 4 GiB: stream it, bounded.
@@ -343,9 +384,8 @@ pub fn gunzip(index: usize, gz: &[u8]) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// Decodes objects on up to `threads` threads. Events whose (tenant, id hash) is in `exclude` are
-/// counted as duplicates; so is every later copy of an event within the load, in object order when
-/// `threads` is 1 (with more threads, [`DecodedLoad::cross_thread_duplicates`] says whether to decode
-/// again on one).
+/// counted as duplicates, and so is every copy of an event after the first seen in the load (in
+/// object order when `threads` is 1).
 pub fn decode_objects(
     objects: &[&[u8]],
     exclude: &HashSet<(String, i128)>,
@@ -353,6 +393,9 @@ pub fn decode_objects(
 ) -> Result<DecodedLoad, DecodeError> {
     let threads = threads.clamp(1, objects.len().max(1));
     let next = AtomicUsize::new(0);
+    let compressed: usize = objects.iter().map(|o| o.len()).sum();
+    // Lake objects compress about 15x and hold an event per ~600 bytes.
+    let seen = SeenIds::new(compressed * 15 / 600);
     let work = || -> Result<DecodedLoad, DecodeError> {
         let mut load = DecodedLoad::default();
         loop {
@@ -361,7 +404,7 @@ pub fn decode_objects(
                 return Ok(load);
             };
             let text = gunzip(index, gz)?;
-            load.fold_object(index, &text, exclude);
+            load.fold_object(index, &text, &seen, exclude);
         }
     };
     let mut loads = if threads == 1 {
@@ -436,7 +479,8 @@ mod tests {
                     }
                 );
             } else {
-                assert!(load.cross_thread_duplicates || load.per_object[1].duplicates == 1);
+                let dups: u64 = load.per_object.iter().map(|c| c.duplicates).sum();
+                assert_eq!(dups, 1);
             }
             let t1 = load.tenants.iter().position(|t| t == "t1").expect("t1");
             let v1 = &load.views[t1]["v1"];
@@ -464,6 +508,17 @@ mod tests {
         two.extend(gz(&line("t1", "e2", "heartbeat", 20, "v1")));
         let load = decode_objects(&[&two], &HashSet::new(), 1).expect("decode");
         assert_eq!(load.events(), 2);
+    }
+
+    #[test]
+    fn a_trailer_claiming_gigabytes_allocates_nothing_of_the_sort() {
+        // Found by the batch_loader fuzz target: the last four bytes claimed 2.8 GB.
+        let mut claim = gz(&line("t1", "e1", "view_start", 10, "v1"));
+        let n = claim.len();
+        claim[n - 4..].copy_from_slice(&0xAC20_0000u32.to_le_bytes());
+        let load = decode_objects(&[&claim], &HashSet::new(), 1);
+        // flate2 checks the trailer too: a wrong size is an error, not an allocation.
+        assert!(load.is_err());
     }
 
     #[test]

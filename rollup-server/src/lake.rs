@@ -188,6 +188,15 @@ impl DirLake {
         }
     }
 
+    /// One object's bytes.
+    pub fn read(&self, key: &str) -> Result<Vec<u8>, LakeError> {
+        let path = self.root.join(key);
+        std::fs::read(&path).map_err(|e| LakeError::BadObject {
+            key: key.to_string(),
+            reason: format!("could not read {}: {e}", path.display()),
+        })
+    }
+
     /// Every `.ndjson.gz` object whose key sorts after `start_after`, in key order.
     pub fn list_after(&self, start_after: &str) -> Result<Vec<ListedObject>, LakeError> {
         let mut objects = Vec::new();

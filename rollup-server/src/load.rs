@@ -27,6 +27,24 @@ impl From<DecodeError> for StoreError {
     }
 }
 
+/// Decodes a chunk of objects (`blobs[i]` holds `objects[i]`), ahead of [`Store::load_decoded`]: the
+/// slow part of a load, which needs no database, so a pull decodes the next chunk while the store
+/// takes this one.
+pub fn decode_chunk(blobs: &[&[u8]]) -> Result<DecodedChunk, DecodeError> {
+    let clock = std::time::Instant::now();
+    let load = decode_objects(blobs, &HashSet::new(), decode_threads())?;
+    Ok(DecodedChunk {
+        load,
+        decode_s: clock.elapsed().as_secs_f64(),
+    })
+}
+
+/// A decoded chunk of objects, with how long decoding took.
+pub struct DecodedChunk {
+    load: DecodedLoad,
+    decode_s: f64,
+}
+
 impl Store {
     /// Loads batch objects (`blobs[i]` holds `objects[i]`, gzip NDJSON as the edge writes them) and
     /// records them, in one transaction. Objects recorded before are skipped; events already stored
@@ -36,6 +54,17 @@ impl Store {
         &mut self,
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
+    ) -> Result<Vec<LoadOutcome>, StoreError> {
+        let decoded = decode_chunk(blobs)?;
+        self.load_decoded(objects, blobs, decoded)
+    }
+
+    /// [`Store::load_objects`] with the chunk decoded already (by [`decode_chunk`] of `blobs`).
+    pub fn load_decoded(
+        &mut self,
+        objects: &[ObjectRecord<'_>],
+        blobs: &[&[u8]],
+        decoded: DecodedChunk,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = vec![LoadOutcome::default(); objects.len()];
@@ -54,28 +83,28 @@ impl Store {
         }
         let fresh_blobs: Vec<&[u8]> = fresh.iter().map(|&i| blobs[i]).collect();
         let clock = std::time::Instant::now();
-        let mut load = decode_objects(&fresh_blobs, &HashSet::new(), decode_threads())?;
+        let mut load = if fresh.len() == objects.len() {
+            decoded.load
+        } else {
+            // Some objects were loaded meanwhile (another pull): decode only the others.
+            decode_objects(&fresh_blobs, &HashSet::new(), decode_threads())?
+        };
         let decoded_s = clock.elapsed().as_secs_f64();
+        self.timings.read_s += decoded.decode_s;
 
         // Exactly once: events stored before are found by one semi-join of this load's ids.
         stage_ids(&tx, &load)?;
         let staged_s = clock.elapsed().as_secs_f64();
         let stored = stored_duplicates(&tx)?;
         let probed_s = clock.elapsed().as_secs_f64();
-        if !stored.is_empty() || load.cross_thread_duplicates {
-            // Rare (retries, re-flushes): decode again on one thread, so that the first copy in
-            // object order counts and stored events are left out.
-            load = decode_objects(&fresh_blobs, &stored, 1)?;
+        if !stored.is_empty() {
+            // Rare (a retry or re-flush of events loaded before): decode again leaving them out.
+            load = decode_objects(&fresh_blobs, &stored, decode_threads())?;
             stage_ids(&tx, &load)?;
         }
-        tx.execute_batch("DROP TABLE incoming_ids")?;
-        {
-            let mut app = tx.appender("events")?;
-            for id in &load.ids {
-                app.append_row(params![load.tenants[id.tenant as usize], id.hash, id.ts])?;
-            }
-            app.flush()?;
-        }
+        tx.execute_batch(
+            "INSERT INTO events SELECT * FROM incoming_ids; DROP TABLE incoming_ids;",
+        )?;
         let inserted_s = clock.elapsed().as_secs_f64();
         store_identities(&tx, &load)?;
         let stored_s = clock.elapsed().as_secs_f64();

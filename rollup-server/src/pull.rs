@@ -2,6 +2,7 @@
 //! with a look-back, and load each object not loaded yet, each in its own transaction.
 
 use crate::lake::{tenant_of_key, FlushReport, Lake, LakeError, ListedObject};
+use crate::load::{decode_chunk, DecodedChunk};
 use crate::store::{ObjectRecord, Store, StoreError};
 use event_schema::batch_key::BatchObjectKey;
 use serde::Serialize;
@@ -113,61 +114,46 @@ pub async fn pull_once(
     tracing::info!(objects = pending_total, "loading new batch objects");
     let started = std::time::Instant::now();
     let timings_before = with_store(store, |s| Ok(s.load_timings())).await?;
-    let mut queue = pending.into_iter();
     let (mut done, mut bytes) = (0usize, 0u64);
-    loop {
-        // Fetch one chunk, a few objects at a time.
-        let mut fetching = tokio::task::JoinSet::new();
-        let (mut order, mut chunk_bytes) = (0usize, 0u64);
-        let mut fetched: Vec<(usize, ListedObject, Vec<u8>)> = Vec::new();
-        loop {
-            while fetching.len() < FETCH_CONCURRENCY
-                && order < chunk_objects.max(1)
-                && chunk_bytes < CHUNK_BYTES
-            {
-                let Some(object) = queue.next() else { break };
-                chunk_bytes += object.size;
-                let lake = lake.clone();
-                let index = order;
-                order += 1;
-                fetching.spawn(async move {
-                    let bytes = lake.fetch(&object.key).await;
-                    (index, object, bytes)
-                });
-            }
-            let Some(joined) = fetching.join_next().await else {
-                break;
-            };
-            let (index, object, bytes) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
-            fetched.push((index, object, bytes?));
-        }
-        if fetched.is_empty() {
-            break;
-        }
-        fetched.sort_by_key(|f| f.0);
+    // Chunks are fetched and decoded one ahead of the store: decoding needs no database, so the
+    // next chunk decodes while the store takes this one.
+    let mut chunks = split_chunks(pending, chunk_objects).into_iter();
+    let mut ahead = chunks
+        .next()
+        .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c)));
+    while let Some(handle) = ahead.take() {
+        let (chunk, blobs, decoded) = handle
+            .await
+            .map_err(|e| PullError::Poisoned(e.to_string()))??;
+        ahead = chunks
+            .next()
+            .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c)));
         let loaded_at_ms = now_ms();
-        let chunk: Vec<(ListedObject, Vec<u8>)> = fetched
-            .into_iter()
-            .map(|(_, object, bytes)| (object, bytes))
-            .collect();
-        let (chunk, outcomes) = with_store(store, move |s| {
+        let stored = with_store(store, move |s| {
             let records: Vec<ObjectRecord<'_>> = chunk
                 .iter()
-                .map(|(object, _)| ObjectRecord {
+                .map(|object| ObjectRecord {
                     key: &object.key,
                     tenant_id: tenant_of_key(&object.key),
                     uploaded_ms: object.uploaded_ms,
                     loaded_at_ms,
                 })
                 .collect();
-            let blobs: Vec<&[u8]> = chunk.iter().map(|(_, b)| b.as_slice()).collect();
-            let outcomes = s.load_objects(&records, &blobs)?;
+            let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+            let outcomes = s.load_decoded(&records, &refs, decoded)?;
             drop(records);
-            drop(blobs);
-            let chunk: Vec<ListedObject> = chunk.into_iter().map(|(object, _)| object).collect();
             Ok((chunk, outcomes))
         })
-        .await?;
+        .await;
+        let (chunk, outcomes) = match stored {
+            Ok(stored) => stored,
+            Err(e) => {
+                if let Some(next) = ahead.take() {
+                    next.abort();
+                }
+                return Err(e);
+            }
+        };
         for (object, outcome) in chunk.iter().zip(outcomes) {
             if !outcome.newly_loaded {
                 continue;
@@ -208,6 +194,78 @@ pub async fn pull_once(
         commit_s: after.commit_s - timings_before.commit_s,
     });
     Ok(report)
+}
+
+/// Splits pending objects into chunks of at most `chunk_objects` objects and about [`CHUNK_BYTES`].
+fn split_chunks(pending: Vec<ListedObject>, chunk_objects: usize) -> Vec<Vec<ListedObject>> {
+    let mut chunks: Vec<Vec<ListedObject>> = Vec::new();
+    let mut chunk_bytes = 0u64;
+    for object in pending {
+        let full = chunks
+            .last()
+            .is_none_or(|c| c.len() >= chunk_objects.max(1) || chunk_bytes >= CHUNK_BYTES);
+        if full {
+            chunks.push(Vec::new());
+            chunk_bytes = 0;
+        }
+        chunk_bytes += object.size;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(object);
+        }
+    }
+    chunks
+}
+
+/// Fetches a chunk's objects (a few at a time, in order) and decodes them on blocking threads.
+async fn fetch_and_decode(
+    lake: Lake,
+    chunk: Vec<ListedObject>,
+) -> Result<(Vec<ListedObject>, Vec<Vec<u8>>, DecodedChunk), PullError> {
+    let mut blobs: Vec<Vec<u8>> = vec![Vec::new(); chunk.len()];
+    if let Lake::Dir(dir) = &lake {
+        // Local files: read them in one blocking task (a task per small file costs more).
+        let (dir, keys) = (
+            dir.clone(),
+            chunk.iter().map(|o| o.key.clone()).collect::<Vec<_>>(),
+        );
+        blobs = tokio::task::spawn_blocking(move || {
+            keys.iter()
+                .map(|key| dir.read(key))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| PullError::Poisoned(e.to_string()))??;
+    }
+    let mut fetching = tokio::task::JoinSet::new();
+    let mut keys = chunk
+        .iter()
+        .map(|o| o.key.clone())
+        .enumerate()
+        .filter(|_| matches!(lake, Lake::Edge(_)));
+    loop {
+        while fetching.len() < FETCH_CONCURRENCY {
+            let Some((index, key)) = keys.next() else {
+                break;
+            };
+            let lake = lake.clone();
+            fetching.spawn(async move { (index, lake.fetch(&key).await) });
+        }
+        let Some(joined) = fetching.join_next().await else {
+            break;
+        };
+        let (index, bytes) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
+        blobs[index] = bytes?;
+    }
+    let (blobs, decoded) = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        let decoded = decode_chunk(&refs);
+        drop(refs);
+        (blobs, decoded)
+    })
+    .await
+    .map_err(|e| PullError::Poisoned(e.to_string()))?;
+    let decoded = decoded.map_err(|e| PullError::Store(StoreError::from(e)))?;
+    Ok((chunk, blobs, decoded))
 }
 
 /// Pushes the key policy document to the edge. An unreachable edge is logged, not an error: the
