@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod decode;
 pub mod lake;
+pub mod lake_line;
 pub mod load;
 pub mod mave;
 pub mod metrics;
