@@ -31,9 +31,9 @@ fuzz_target!(|ndjson: &[u8]| {
     }
 
     // Arbitrary bytes as the object itself: an error or events, never a panic.
-    let _ = decode_objects(&[ndjson], &HashSet::new(), 1);
+    let _ = decode_objects(&[ndjson], &HashSet::new(), 1, None);
 
-    let load = decode_objects(&[&object], &HashSet::new(), 1).expect("valid gzip decodes");
+    let load = decode_objects(&[&object], &HashSet::new(), 1, None).expect("valid gzip decodes");
     let lines = ndjson
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))

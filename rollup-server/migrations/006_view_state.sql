@@ -3,7 +3,7 @@
 --
 -- The lake is the record of every event (immutable gzip NDJSON, readable by DuckDB or ClickHouse
 -- directly, see docs/scaling.md). Here `events` keeps, per event, its tenant, a 128-bit hash of its
--- id (events are unique by tenant and id), and its client time (retention).
+-- id in two halves (events are unique by tenant and id), and its client time (retention).
 --
 -- Views are rebuilt from the lake: this migration forgets which objects were loaded, and the next
 -- pull loads the whole lake again (the lake keeps every object).
@@ -16,7 +16,8 @@ DELETE FROM loaded_objects;
 
 CREATE TABLE events (
     tenant_id VARCHAR NOT NULL,
-    eid_hash  HUGEINT NOT NULL,  -- xxh3-128 of eid
+    eid_hi    BIGINT NOT NULL,   -- xxh3-128 of eid, upper 64 bits
+    eid_lo    BIGINT NOT NULL,   -- and lower 64 bits
     ts        BIGINT NOT NULL
 );
 

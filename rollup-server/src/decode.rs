@@ -59,17 +59,23 @@ pub type ViewMap = HashMap<String, Timeline, rustc_hash::FxBuildHasher>;
 /// events is as unlikely as one between two ids).
 type IdSet = HashSet<i128, BuildHasherDefault<PrehashedHasher>>;
 
-/// The events seen so far in a load, shared by the decoding threads: the first thread to see an
-/// event keeps it. Copies of one event are the same event, so which copy is kept changes no view;
-/// it only decides which object's count it adds to.
-struct SeenIds {
+/// The events seen so far in a load or a whole pull, shared by the decoding threads: the first to
+/// see an event keeps it. Copies of one event are the same event, so which copy is kept changes no
+/// view; it only decides which object's count it adds to. A pull shares one set across its chunks,
+/// so copies in different chunks of one pull never reach the database's check of stored events
+/// (which would mean decoding a chunk again). Bounded: past [`SeenIds::MAX_IDS`] a shard starts
+/// over, and the database's check catches what it forgot.
+pub struct SeenIds {
     shards: Vec<std::sync::Mutex<IdSet>>,
 }
 
 impl SeenIds {
     const SHARDS: usize = 16;
+    /// About 32 bytes each: at most ~0.5 GB.
+    const MAX_IDS: usize = 16_000_000;
 
-    fn new(expected: usize) -> SeenIds {
+    /// An empty set, sized for about `expected` events.
+    pub fn new(expected: usize) -> SeenIds {
         SeenIds {
             shards: (0..Self::SHARDS)
                 .map(|_| {
@@ -81,13 +87,16 @@ impl SeenIds {
         }
     }
 
-    /// True the first time `key` is offered.
+    /// True the first time `key` is offered (since its shard last started over).
     fn first(&self, key: i128) -> bool {
         let shard = &self.shards[((key >> 64) as u64 as usize) % Self::SHARDS];
-        shard
+        let mut set = shard
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if set.len() >= Self::MAX_IDS / Self::SHARDS {
+            set.clear();
+        }
+        set.insert(key)
     }
 }
 
@@ -336,18 +345,26 @@ fn gunzip_into(index: usize, gz: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeE
 }
 
 /// Decodes objects on up to `threads` threads. Events whose (tenant, id hash) is in `exclude` are
-/// counted as duplicates, and so is every copy of an event after the first seen in the load (in
-/// object order when `threads` is 1).
+/// counted as duplicates, and so is every copy of an event after the first seen in the load, or in
+/// `seen` when given (a pull's earlier chunks); in object order when `threads` is 1.
 pub fn decode_objects(
     objects: &[&[u8]],
     exclude: &HashSet<(String, i128)>,
     threads: usize,
+    seen: Option<&SeenIds>,
 ) -> Result<DecodedLoad, DecodeError> {
     let threads = threads.clamp(1, objects.len().max(1));
     let next = AtomicUsize::new(0);
     let compressed: usize = objects.iter().map(|o| o.len()).sum();
     // Lake objects compress about 15x and hold an event per ~600 bytes.
-    let seen = SeenIds::new(compressed * 15 / 600);
+    let own;
+    let seen = match seen {
+        Some(seen) => seen,
+        None => {
+            own = SeenIds::new(compressed * 15 / 600);
+            &own
+        }
+    };
     let work = || -> Result<DecodedLoad, DecodeError> {
         let mut load = DecodedLoad::default();
         let mut text = Vec::new();
@@ -357,7 +374,7 @@ pub fn decode_objects(
                 return Ok(load);
             };
             gunzip_into(index, gz, &mut text)?;
-            load.fold_object(index, &text, &seen, exclude);
+            load.fold_object(index, &text, seen, exclude);
         }
     };
     let mut loads = if threads == 1 {
@@ -412,7 +429,7 @@ mod tests {
             gz(&(line("t1", "e2", "heartbeat", 20, "v1")
                 + &line("t1", "e3", "heartbeat", 40, "v1")));
         for threads in [1, 2] {
-            let load = decode_objects(&[&a, &b], &HashSet::new(), threads).expect("decode");
+            let load = decode_objects(&[&a, &b], &HashSet::new(), threads, None).expect("decode");
             assert_eq!(load.events(), 4, "e2 once; t2's e1 is another tenant's");
             if threads == 1 {
                 assert_eq!(
@@ -449,7 +466,7 @@ mod tests {
     fn excluded_ids_count_as_duplicates() {
         let a = gz(&line("t1", "e1", "view_start", 10, "v1"));
         let exclude = HashSet::from([("t1".to_string(), eid_hash("e1"))]);
-        let load = decode_objects(&[&a], &exclude, 1).expect("decode");
+        let load = decode_objects(&[&a], &exclude, 1, None).expect("decode");
         assert_eq!(load.events(), 0);
         assert_eq!(load.per_object[0].duplicates, 1);
         assert!(load.views.iter().all(ViewMap::is_empty));
@@ -459,7 +476,7 @@ mod tests {
     fn several_gzip_members_decode_whole() {
         let mut two = gz(&line("t1", "e1", "view_start", 10, "v1"));
         two.extend(gz(&line("t1", "e2", "heartbeat", 20, "v1")));
-        let load = decode_objects(&[&two], &HashSet::new(), 1).expect("decode");
+        let load = decode_objects(&[&two], &HashSet::new(), 1, None).expect("decode");
         assert_eq!(load.events(), 2);
     }
 
@@ -469,14 +486,14 @@ mod tests {
         let mut claim = gz(&line("t1", "e1", "view_start", 10, "v1"));
         let n = claim.len();
         claim[n - 4..].copy_from_slice(&0xAC20_0000u32.to_le_bytes());
-        let load = decode_objects(&[&claim], &HashSet::new(), 1);
+        let load = decode_objects(&[&claim], &HashSet::new(), 1, None);
         // flate2 checks the trailer too: a wrong size is an error, not an allocation.
         assert!(load.is_err());
     }
 
     #[test]
     fn corrupt_gzip_is_an_error_naming_the_object() {
-        let err = decode_objects(&[b"definitely not gzip data"], &HashSet::new(), 1)
+        let err = decode_objects(&[b"definitely not gzip data"], &HashSet::new(), 1, None)
             .expect_err("not gzip");
         assert!(err.to_string().contains("object 0"), "{err}");
     }
@@ -485,7 +502,7 @@ mod tests {
     fn bots_are_stored_but_make_no_views() {
         let text = line("t1", "e1", "view_start", 10, "v1")
             .replace("\"played\"", "\"device_type\":\"bot\",\"played\"");
-        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1).expect("decode");
+        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1, None).expect("decode");
         assert_eq!(load.events(), 1);
         assert!(load.views[0].is_empty());
     }

@@ -1,6 +1,7 @@
 //! One pull: (optionally) make the edge flush, push revocations, list lake objects after the cursor
 //! with a look-back, and load each object not loaded yet, each in its own transaction.
 
+use crate::decode::SeenIds;
 use crate::lake::{tenant_of_key, FlushReport, Lake, LakeError, ListedObject};
 use crate::load::{decode_chunk, DecodedChunk};
 use crate::store::{ObjectRecord, Store, StoreError};
@@ -118,16 +119,17 @@ pub async fn pull_once(
     // Chunks are fetched and decoded one ahead of the store: decoding needs no database, so the
     // next chunk decodes while the store takes this one.
     let mut chunks = split_chunks(pending, chunk_objects).into_iter();
+    let seen = Arc::new(SeenIds::new(0));
     let mut ahead = chunks
         .next()
-        .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c)));
+        .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));
     while let Some(handle) = ahead.take() {
         let (chunk, blobs, decoded) = handle
             .await
             .map_err(|e| PullError::Poisoned(e.to_string()))??;
         ahead = chunks
             .next()
-            .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c)));
+            .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));
         let loaded_at_ms = now_ms();
         let stored = with_store(store, move |s| {
             let records: Vec<ObjectRecord<'_>> = chunk
@@ -220,6 +222,7 @@ fn split_chunks(pending: Vec<ListedObject>, chunk_objects: usize) -> Vec<Vec<Lis
 async fn fetch_and_decode(
     lake: Lake,
     chunk: Vec<ListedObject>,
+    seen: Arc<SeenIds>,
 ) -> Result<(Vec<ListedObject>, Vec<Vec<u8>>, DecodedChunk), PullError> {
     let mut blobs: Vec<Vec<u8>> = vec![Vec::new(); chunk.len()];
     if let Lake::Dir(dir) = &lake {
@@ -258,7 +261,7 @@ async fn fetch_and_decode(
     }
     let (blobs, decoded) = tokio::task::spawn_blocking(move || {
         let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-        let decoded = decode_chunk(&refs);
+        let decoded = decode_chunk(&refs, Some(&seen));
         drop(refs);
         (blobs, decoded)
     })

@@ -128,6 +128,8 @@ impl Store {
     }
 
     fn migrate(mut conn: Connection) -> Result<Store, StoreError> {
+        // Loads hand DuckDB their rows as Arrow record batches, read as `arrow(?)`.
+        conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR NOT NULL)",
         )?;
