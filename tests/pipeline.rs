@@ -2,11 +2,11 @@
 //! -> query API. The processes are started once; each check below uses its own tenant so that checks
 //! do not depend on each other's counts.
 
-use pipeline_tests::{rollup_cli, start_rollup_server, start_worker, Running};
+use pipeline_tests::{rollup_cli, start_rollup_server, start_worker_with_vars, Running};
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -31,6 +31,27 @@ fn json_of(response: Response) -> (u16, Value) {
 }
 
 impl Pipeline {
+    /// Starts the worker (with `worker_vars`, `NAME:value`) and the rollup server, their state in
+    /// `scratch` and their logs in `pipeline-logs/<name>`.
+    fn start(scratch: &Path, name: &str, worker_vars: &[&str]) -> Pipeline {
+        let logs = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("pipeline-logs")
+            .join(name);
+        std::fs::create_dir_all(&logs).expect("log dir");
+        let worker = start_worker_with_vars(&scratch.join("wrangler-state"), &logs, worker_vars);
+        let db = scratch.join("tapemetric.duckdb");
+        let server = start_rollup_server(&db, &worker.base_url, &logs);
+        Pipeline {
+            worker,
+            server,
+            db,
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
     fn admin_token(&self, tenant: &str) -> String {
         rollup_cli(&self.db, &["token", "--tenant", tenant, "--role", "admin"])
     }
@@ -110,20 +131,7 @@ fn sorted_views(body: &Value) -> Vec<(String, i64)> {
 #[test]
 fn events_travel_from_the_edge_to_the_query_api() {
     let scratch = tempfile::tempdir().expect("tempdir");
-    let logs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline-logs");
-    std::fs::create_dir_all(&logs).expect("log dir");
-    let worker = start_worker(&scratch.path().join("wrangler-state"), &logs);
-    let db = scratch.path().join("tapemetric.duckdb");
-    let server = start_rollup_server(&db, &worker.base_url, &logs);
-    let pipeline = Pipeline {
-        worker,
-        server,
-        db,
-        http: Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .expect("client"),
-    };
+    let pipeline = Pipeline::start(scratch.path(), "main", &[]);
 
     valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
     livepeer_sdk_reads_view_metrics_from_our_api(&pipeline);
@@ -604,8 +612,6 @@ fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
     assert_eq!(viewers, expected);
 }
 
-/// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
-/// buffered and arrive exactly once after recovery.
 /// Arms the edge's dev-only fault injection (`/internal/faults`, export secret).
 fn inject_faults(p: &Pipeline, faults: Value) {
     let export_secret = pipeline_tests::dev_vars()
@@ -621,6 +627,8 @@ fn inject_faults(p: &Pipeline, faults: Value) {
     assert_eq!(injected.status().as_u16(), 200, "faults armed");
 }
 
+/// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
+/// buffered and arrive exactly once after recovery.
 fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     let (key, _) = p.create_key("r2-fault");
     let batch = json!({"events": [
@@ -629,14 +637,7 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     .to_string();
     assert_eq!(p.post_events(&key, batch).0, 202);
     inject_faults(p, json!({"r2_write_failures": 1}));
-    let (status, error) = json_of(
-        p.http
-            .post(format!("{}/admin/ingest", p.server.base_url))
-            .bearer_auth(p.admin_token("r2-fault"))
-            .send()
-            .expect("ingest"),
-    );
-    assert_eq!(status, 502, "the failed flush is reported: {error}");
+    let error = failed_ingest(p, "r2-fault");
     assert!(
         error["error"].as_str().unwrap_or("").contains("flush"),
         "{error}"
@@ -645,6 +646,19 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     assert_eq!(recovered["events_loaded"], 3, "{recovered}");
     let (_, views) = p.views_by_content(&p.admin_token("r2-fault"));
     assert_eq!(sorted_views(&views), vec![("resilient".to_string(), 3)]);
+}
+
+/// Asks the edge to flush and the server to pull, expecting the flush to fail: the error body.
+fn failed_ingest(p: &Pipeline, tenant: &str) -> Value {
+    let (status, error) = json_of(
+        p.http
+            .post(format!("{}/admin/ingest", p.server.base_url))
+            .bearer_auth(p.admin_token(tenant))
+            .send()
+            .expect("ingest"),
+    );
+    assert_eq!(status, 502, "the failed flush is reported: {error}");
+    error
 }
 
 /// A flush that stops after writing its object and before deleting the buffer's rows (a crash
@@ -657,14 +671,7 @@ fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
     .to_string();
     assert_eq!(p.post_events(&key, batch).0, 202);
     inject_faults(p, json!({"interrupted_flushes": 1}));
-    let (status, _) = json_of(
-        p.http
-            .post(format!("{}/admin/ingest", p.server.base_url))
-            .bearer_auth(p.admin_token("mid-flush"))
-            .send()
-            .expect("ingest"),
-    );
-    assert_eq!(status, 502, "the interrupted flush is reported");
+    failed_ingest(p, "mid-flush");
     // The admin ingest answers the token's tenant's figures.
     let recovered = p.ingest("mid-flush");
     assert_eq!(
@@ -967,4 +974,49 @@ fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
         (watched_s - played_s).abs() <= 2.0,
         "watched {watched_s} s of {played_s} s played, most of it offline: {rows}"
     );
+}
+
+/// An R2 write that hangs: the worker gives up on it after its write timeout (`R2_WRITE_TIMEOUT_S`,
+/// 1 s here), fails the flush and keeps the events buffered; the next flush writes them again. The
+/// abandoned write still lands (4 s late, injected through the dev-only fault route), so the same
+/// events are in two objects, loaded by two different pulls: the API counts each event once.
+#[test]
+fn an_r2_write_that_outlasts_its_timeout_is_retried_and_counted_once() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let p = Pipeline::start(scratch.path(), "r2-timeout", &["R2_WRITE_TIMEOUT_S:1"]);
+    let (key, _) = p.create_key("r2-timeout");
+    let batch = json!({"events": [
+        view_start("t1", "v1", "slow-r2"), view_start("t2", "v2", "slow-r2"), view_start("t3", "v3", "slow-r2"),
+    ]})
+    .to_string();
+    assert_eq!(p.post_events(&key, batch).0, 202);
+    inject_faults(&p, json!({"r2_write_delays": 1, "r2_delay_ms": 4_000}));
+    let started = Instant::now();
+    let error = failed_ingest(&p, "r2-timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the flush gave up at its timeout, not when the write landed ({:?}): {error}",
+        started.elapsed()
+    );
+    let recovered = p.ingest("r2-timeout");
+    assert_eq!(recovered["events_loaded"], 3, "{recovered}");
+    let (_, views) = p.views_by_content(&p.admin_token("r2-timeout"));
+    assert_eq!(sorted_views(&views), vec![("slow-r2".to_string(), 3)]);
+    // The late object arrives after its events were loaded from the re-flushed one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let late = loop {
+        let report = p.ingest("r2-timeout");
+        if report["objects_loaded"].as_i64().unwrap_or(0) > 0 || Instant::now() > deadline {
+            break report;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        late["objects_loaded"], 1,
+        "the abandoned write landed: {late}"
+    );
+    assert_eq!(late["events_loaded"], 0, "{late}");
+    assert_eq!(late["duplicates_skipped"], 3, "{late}");
+    let (_, views) = p.views_by_content(&p.admin_token("r2-timeout"));
+    assert_eq!(sorted_views(&views), vec![("slow-r2".to_string(), 3)]);
 }
