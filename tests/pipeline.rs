@@ -308,34 +308,31 @@ fn health_and_prometheus_metrics_are_served(p: &Pipeline) {
     );
 }
 
-/// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
-/// attached; after the rollup, the query API shows one view of it with its first frame reached,
-/// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
-fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+/// Makes a test video (VP8 WebM) of `seconds` with ffmpeg's test pattern at `size_and_rate`.
+fn make_video(path: &Path, size_and_rate: &str, seconds: u32, bitrate: &str) {
     let sdk = pipeline_tests::repo_root().join("wasm-sdk/js/pkg/wasm_sdk_bg.wasm");
     assert!(
         sdk.exists(),
         "{} is missing: run `make build-sdk` first",
         sdk.display()
     );
-    let video = scratch.join("clip.webm");
     let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25",
-            "-t",
-            "20",
-        ])
-        .args(["-c:v", "libvpx", "-b:v", "300k", "-deadline", "realtime"])
-        .arg(&video)
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size_and_rate}"))
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libvpx", "-b:v", bitrate, "-deadline", "realtime"])
+        .arg(path)
         .status()
         .expect("ffmpeg (installed by scripts/setup.sh)");
     assert!(made.success(), "ffmpeg could not make the test video");
+}
+
+/// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
+/// attached; after the rollup, the query API shows one view of it with its first frame reached,
+/// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
+fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+    let video = scratch.join("clip.webm");
+    make_video(&video, "320x180:rate=25", 20, "300k");
     let (key, _) = p.create_key("browser-e2e");
     let output = std::process::Command::new("node")
         .current_dir(pipeline_tests::repo_root())
@@ -1019,4 +1016,78 @@ fn an_r2_write_that_outlasts_its_timeout_is_retried_and_counted_once() {
     assert_eq!(late["duplicates_skipped"], 3, "{late}");
     let (_, views) = p.views_by_content(&p.admin_token("r2-timeout"));
     assert_eq!(sorted_views(&views), vec![("slow-r2".to_string(), 3)]);
+}
+
+/// Seconds the SDK's network is down in [`an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view`]:
+/// 150 in `make test`, 600 with `TAPEMETRIC_LONG_FAULTS=1`.
+fn outage_seconds() -> u32 {
+    match std::env::var("TAPEMETRIC_LONG_FAULTS").as_deref() {
+        Ok("1") => 600,
+        _ => 150,
+    }
+}
+
+/// SDK faults: the network goes down for minutes while a video plays on in headless Chromium (the
+/// page stays open), then comes back. The SDK delivers its backlog at once (the browser's `online`
+/// event ends the backoff), every event the SDK queued is acknowledged, every acknowledged event is
+/// loaded exactly once, and the view is one view with its watch time.
+#[test]
+fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
+    let offline_s = outage_seconds();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let video = scratch.path().join("long.webm");
+    // Small and at 5 frames/s: quick to make, and Chromium buffers all of it before the outage.
+    make_video(&video, "160x90:rate=5", offline_s + 90, "60k");
+    let p = Pipeline::start(scratch.path(), "sdk-outage", &[]);
+    let (key, _) = p.create_key("sdk-outage");
+    let output = std::process::Command::new("node")
+        .current_dir(pipeline_tests::repo_root())
+        .arg("tests/browser_e2e.mjs")
+        .args([p.worker.base_url.as_str(), key.as_str()])
+        .arg(&video)
+        .args(["outage-clip", "0", "outage", &offline_s.to_string()])
+        .output()
+        .expect("node");
+    assert!(
+        output.status.success(),
+        "outage run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let run: Value = serde_json::from_slice(&output.stdout).expect("the run prints JSON");
+    eprintln!("outage run: {run}");
+    let queued = run["queued_when_back"].as_i64().unwrap_or(0);
+    assert!(
+        queued >= i64::from(offline_s / 10) - 1,
+        "a heartbeat every 10 s was queued offline: {run}"
+    );
+    assert!(
+        run["drained_after_s"].as_f64().is_some_and(|s| s < 15.0),
+        "delivered within seconds of the network's return, not after the backoff: {run}"
+    );
+    assert_eq!(run["queued_never_acknowledged"], 0, "{run}");
+    let report = p.ingest("sdk-outage");
+    assert_eq!(
+        report["events_loaded"], run["acknowledged"],
+        "every acknowledged event, once: {report} {run}"
+    );
+    let (status, rows) = json_of(
+        p.http
+            .get(format!(
+                "{}/data/views/query?playbackId=outage-clip",
+                p.server.base_url
+            ))
+            .bearer_auth(p.admin_token("sdk-outage"))
+            .send()
+            .expect("query"),
+    );
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
+    assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");
+    let played_s = run["played_s"].as_f64().expect("played seconds");
+    let watched_s = rows[0]["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
+    assert!(
+        (watched_s - played_s).abs() <= 2.0,
+        "watched {watched_s} s of {played_s} s played, {offline_s} s of it offline: {rows}"
+    );
 }
