@@ -5,7 +5,7 @@
 //! browser APIs used are declared below, called on their globals (`localStorage`, `navigator`,
 //! `crypto`), and every callback is one closure type, `FnMut(JsValue)`.
 
-use crate::delivery::{Outbox, MAX_BATCH_BYTES, SEND_INTERVAL_MS};
+use crate::delivery::{Outbox, MAX_BATCH_BYTES, REQUEST_TIMEOUT_MS, SEND_INTERVAL_MS};
 use crate::event::{sends_at_once, Envelope};
 use crate::json::{write_int, JsonObject};
 use crate::session::{current_session, uuid_v4, Session};
@@ -91,6 +91,10 @@ extern "C" {
     type Promise;
     #[wasm_bindgen(method)]
     fn then(this: &Promise, on_fulfilled: &Callback, on_rejected: &Callback) -> Promise;
+    /// `AbortSignal.timeout(ms)`: aborts a request still unanswered after `ms` (absent in old
+    /// browsers: then requests have no timeout).
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_after(ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 
@@ -284,6 +288,9 @@ impl Core {
             let _ = reflect_set(&init, "keepalive", &JsValue::TRUE);
         }
         let _ = reflect_set(&init, "headers", &headers);
+        if let Ok(signal) = abort_after(REQUEST_TIMEOUT_MS) {
+            let _ = reflect_set(&init, "signal", &signal);
+        }
         match fetch(&self.events_url(), &init) {
             Ok(request) => {
                 let _ = request.then(&self.on_response, &self.on_response);

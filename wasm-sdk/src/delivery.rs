@@ -18,6 +18,11 @@ pub const MAX_BATCH_BYTES: usize = 30 * 1024;
 pub const MAX_QUEUED_EVENTS: usize = 5_000;
 /// Regular send interval.
 pub const SEND_INTERVAL_MS: f64 = 5_000.0;
+/// A request still unanswered after this is abandoned, counted as failed, and retried: a connection
+/// that died without an error (the network lost mid-request) would otherwise hold the one request in
+/// flight, and every send after it, for as long as the browser keeps it open. The edge answers in
+/// milliseconds; a late answer to an abandoned request only duplicates events the rollup dedups.
+pub const REQUEST_TIMEOUT_MS: f64 = 30_000.0;
 /// First retry delay; doubles per failure up to [`MAX_RETRY_DELAY_MS`].
 pub const FIRST_RETRY_DELAY_MS: f64 = 1_000.0;
 /// Longest retry delay.

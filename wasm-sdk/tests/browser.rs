@@ -227,3 +227,42 @@ async fn an_outage_backlog_goes_out_a_keepalive_sized_batch_a_second() {
     }
     assert_eq!(eids.len(), 100, "every event once");
 }
+
+#[wasm_bindgen_test]
+async fn a_request_that_never_answers_is_abandoned_and_retried() {
+    storage().clear().expect("clear");
+    // A network that died mid-request: the request hangs until its signal aborts it. The SDK's
+    // timeout signal is swapped for one the test aborts, instead of waiting its 30 s.
+    js_sys::eval(
+        "globalThis.realTimeout ??= AbortSignal.timeout; \
+         AbortSignal.timeout = (ms) => { const c = new AbortController(); \
+           globalThis.requestTimeoutMs = ms; \
+           globalThis.timeOut = () => c.abort(new DOMException('timed out', 'TimeoutError')); \
+           return c.signal; }; \
+         globalThis.realFetch ??= fetch; globalThis.sent = []; \
+         globalThis.fetch = (url, init) => { sent.push({ keepalive: init.keepalive === true, body: init.body }); \
+           return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason))); };",
+    )
+    .expect("hanging fetch");
+    let client = wasm_sdk::Tapemetric::init(options("http://127.0.0.1:8787"));
+    client.track("stuck".into(), JsValue::NULL);
+    client.flush();
+    sleep_ms(200).await;
+    client.flush();
+    assert_eq!(sent().len(), 1, "one request in flight at a time");
+    let timeout_ms = js_sys::eval("globalThis.requestTimeoutMs")
+        .ok()
+        .and_then(|v| v.as_f64());
+    js_sys::eval("timeOut()").expect("time out");
+    sleep_ms(1_200).await;
+    stub_fetch(202);
+    client.flush();
+    sleep_ms(200).await;
+    let attempts = sent().len();
+    let pending = client.pending_events();
+    js_sys::eval("AbortSignal.timeout = globalThis.realTimeout").expect("restore timeout");
+    restore_fetch();
+    assert_eq!(timeout_ms, Some(30_000.0), "requests time out after 30 s");
+    assert_eq!(attempts, 2, "the abandoned request was retried");
+    assert_eq!(pending, 0, "and delivered");
+}
