@@ -106,6 +106,39 @@ impl Pipeline {
         body
     }
 
+    /// Runs `tests/browser_e2e.mjs` (headless Chromium on the demo page) with `key` and `video` and
+    /// then `args` (content id, seconds, mode); what it prints.
+    fn run_browser(&self, key: &str, video: &Path, args: &[&str]) -> Value {
+        let output = std::process::Command::new("node")
+            .current_dir(pipeline_tests::repo_root())
+            .arg("tests/browser_e2e.mjs")
+            .args([self.worker.base_url.as_str(), key])
+            .arg(video)
+            .args(args)
+            .output()
+            .expect("node");
+        assert!(
+            output.status.success(),
+            "browser run {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.worker.log_tail()
+        );
+        serde_json::from_slice(&output.stdout).expect("the browser run prints JSON")
+    }
+
+    /// The Livepeer-style view metrics of `tenant` for `query` (`playbackId=...`), asserting a 200.
+    fn view_metrics(&self, tenant: &str, query: &str) -> Value {
+        let (status, rows) = json_of(
+            self.http
+                .get(format!("{}/data/views/query?{query}", self.server.base_url))
+                .bearer_auth(self.admin_token(tenant))
+                .send()
+                .expect("query"),
+        );
+        assert_eq!(status, 200, "{rows}");
+        rows
+    }
+
     fn views_by_content(&self, token: &str) -> (u16, Value) {
         json_of(
             self.http
@@ -334,38 +367,14 @@ fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Pat
     let video = scratch.join("clip.webm");
     make_video(&video, "320x180:rate=25", 20, "300k");
     let (key, _) = p.create_key("browser-e2e");
-    let output = std::process::Command::new("node")
-        .current_dir(pipeline_tests::repo_root())
-        .arg("tests/browser_e2e.mjs")
-        .args([p.worker.base_url.as_str(), key.as_str()])
-        .arg(&video)
-        .args(["e2e-clip", "6"])
-        .output()
-        .expect("node");
-    assert!(
-        output.status.success(),
-        "browser run failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        p.worker.log_tail()
-    );
-    let run: Value = serde_json::from_slice(&output.stdout).expect("browser run prints JSON");
+    let run = p.run_browser(&key, &video, &["e2e-clip", "6"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");
     let report = p.ingest("browser-e2e");
     assert!(
         report["events_loaded"].as_i64().unwrap_or(0) >= 4,
         "{report}"
     );
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?playbackId=e2e-clip&breakdownBy[]=browser",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("browser-e2e"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("browser-e2e", "playbackId=e2e-clip&breakdownBy[]=browser");
     let view = &rows[0];
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
     assert_eq!(view["viewCount"], 1, "{rows}");
@@ -577,17 +586,7 @@ fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
     let eid = collect("", "v-none");
     collect("&uid=visitor-9&sid=session-5", "v-both");
     p.ingest("raw-ids");
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?breakdownBy[]=viewerId",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("raw-ids"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("raw-ids", "breakdownBy[]=viewerId");
     let mut viewers: Vec<(String, i64)> = rows
         .as_array()
         .expect("rows")
@@ -933,37 +932,14 @@ fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
 ) {
     let video = scratch.join("clip.webm"); // made by the browser e2e check above
     let (key, _) = p.create_key("sdk-faults");
-    let output = std::process::Command::new("node")
-        .current_dir(pipeline_tests::repo_root())
-        .arg("tests/browser_e2e.mjs")
-        .args([p.worker.base_url.as_str(), key.as_str()])
-        .arg(&video)
-        .args(["faults-clip", "0", "offline", "12"])
-        .output()
-        .expect("node");
-    assert!(
-        output.status.success(),
-        "offline run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let run: Value = serde_json::from_slice(&output.stdout).expect("the run prints JSON");
+    let run = p.run_browser(&key, &video, &["faults-clip", "0", "offline", "12"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");
     assert!(
         run["queued_while_offline"].as_i64().unwrap_or(0) > 0,
         "{run}"
     );
     p.ingest("sdk-faults");
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?playbackId=faults-clip",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("sdk-faults"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("sdk-faults", "playbackId=faults-clip");
     assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
     assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");
     let watched_s = rows[0]["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
@@ -1040,20 +1016,11 @@ fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
     make_video(&video, "160x90:rate=5", offline_s + 90, "60k");
     let p = Pipeline::start(scratch.path(), "sdk-outage", &[]);
     let (key, _) = p.create_key("sdk-outage");
-    let output = std::process::Command::new("node")
-        .current_dir(pipeline_tests::repo_root())
-        .arg("tests/browser_e2e.mjs")
-        .args([p.worker.base_url.as_str(), key.as_str()])
-        .arg(&video)
-        .args(["outage-clip", "0", "outage", &offline_s.to_string()])
-        .output()
-        .expect("node");
-    assert!(
-        output.status.success(),
-        "outage run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let run = p.run_browser(
+        &key,
+        &video,
+        &["outage-clip", "0", "outage", &offline_s.to_string()],
     );
-    let run: Value = serde_json::from_slice(&output.stdout).expect("the run prints JSON");
     eprintln!("outage run: {run}");
     let queued = run["queued_when_back"].as_i64().unwrap_or(0);
     assert!(
@@ -1070,17 +1037,7 @@ fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
         report["events_loaded"], run["acknowledged"],
         "every acknowledged event, once: {report} {run}"
     );
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?playbackId=outage-clip",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("sdk-outage"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("sdk-outage", "playbackId=outage-clip");
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
     assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
     assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");

@@ -184,25 +184,24 @@ impl DurableObject for EventBuffer {
 }
 
 impl EventBuffer {
-    fn flush_interval(&self) -> Duration {
+    /// The var `name` in seconds (a positive whole number), else `default_s`.
+    fn seconds_var(&self, name: &str, default_s: u64) -> Duration {
         let seconds = self
             .env
-            .var("FLUSH_INTERVAL_S")
-            .ok()
-            .and_then(|v| v.to_string().parse().ok())
-            .unwrap_or(DEFAULT_FLUSH_INTERVAL_S);
-        Duration::from_secs(seconds)
-    }
-
-    fn r2_write_timeout(&self) -> Duration {
-        let seconds = self
-            .env
-            .var("R2_WRITE_TIMEOUT_S")
+            .var(name)
             .ok()
             .and_then(|v| v.to_string().parse().ok())
             .filter(|&s| s > 0)
-            .unwrap_or(DEFAULT_R2_WRITE_TIMEOUT_S);
+            .unwrap_or(default_s);
         Duration::from_secs(seconds)
+    }
+
+    fn flush_interval(&self) -> Duration {
+        self.seconds_var("FLUSH_INTERVAL_S", DEFAULT_FLUSH_INTERVAL_S)
+    }
+
+    fn r2_write_timeout(&self) -> Duration {
+        self.seconds_var("R2_WRITE_TIMEOUT_S", DEFAULT_R2_WRITE_TIMEOUT_S)
     }
 
     /// Writes one batch object, waiting at most the write timeout. The write runs as its own task, so
