@@ -1012,8 +1012,9 @@ fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
     let offline_s = outage_seconds();
     let scratch = tempfile::tempdir().expect("tempdir");
     let video = scratch.path().join("long.webm");
-    // Small and at 5 frames/s: quick to make, and Chromium buffers all of it before the outage.
-    make_video(&video, "160x90:rate=5", offline_s + 90, "60k");
+    // Small, 2 frames/s at 20 kbit/s (1.7 MB for the long run's 11 minutes): quick to make, and
+    // Chromium buffers all of it before the outage (it buffers about 3 MB ahead).
+    make_video(&video, "160x90:rate=2", offline_s + 90, "20k");
     let p = Pipeline::start(scratch.path(), "sdk-outage", &[]);
     let (key, _) = p.create_key("sdk-outage");
     let run = p.run_browser(
