@@ -2,11 +2,11 @@
 //! -> query API. The processes are started once; each check below uses its own tenant so that checks
 //! do not depend on each other's counts.
 
-use pipeline_tests::{rollup_cli, start_rollup_server, start_worker, Running};
+use pipeline_tests::{rollup_cli, start_rollup_server, start_worker_with_vars, Running};
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const CHROME_UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
@@ -31,6 +31,27 @@ fn json_of(response: Response) -> (u16, Value) {
 }
 
 impl Pipeline {
+    /// Starts the worker (with `worker_vars`, `NAME:value`) and the rollup server, their state in
+    /// `scratch` and their logs in `pipeline-logs/<name>`.
+    fn start(scratch: &Path, name: &str, worker_vars: &[&str]) -> Pipeline {
+        let logs = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("pipeline-logs")
+            .join(name);
+        std::fs::create_dir_all(&logs).expect("log dir");
+        let worker = start_worker_with_vars(&scratch.join("wrangler-state"), &logs, worker_vars);
+        let db = scratch.join("tapemetric.duckdb");
+        let server = start_rollup_server(&db, &worker.base_url, &logs);
+        Pipeline {
+            worker,
+            server,
+            db,
+            http: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+        }
+    }
+
     fn admin_token(&self, tenant: &str) -> String {
         rollup_cli(&self.db, &["token", "--tenant", tenant, "--role", "admin"])
     }
@@ -85,6 +106,39 @@ impl Pipeline {
         body
     }
 
+    /// Runs `tests/browser_e2e.mjs` (headless Chromium on the demo page) with `key` and `video` and
+    /// then `args` (content id, seconds, mode); what it prints.
+    fn run_browser(&self, key: &str, video: &Path, args: &[&str]) -> Value {
+        let output = std::process::Command::new("node")
+            .current_dir(pipeline_tests::repo_root())
+            .arg("tests/browser_e2e.mjs")
+            .args([self.worker.base_url.as_str(), key])
+            .arg(video)
+            .args(args)
+            .output()
+            .expect("node");
+        assert!(
+            output.status.success(),
+            "browser run {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.worker.log_tail()
+        );
+        serde_json::from_slice(&output.stdout).expect("the browser run prints JSON")
+    }
+
+    /// The Livepeer-style view metrics of `tenant` for `query` (`playbackId=...`), asserting a 200.
+    fn view_metrics(&self, tenant: &str, query: &str) -> Value {
+        let (status, rows) = json_of(
+            self.http
+                .get(format!("{}/data/views/query?{query}", self.server.base_url))
+                .bearer_auth(self.admin_token(tenant))
+                .send()
+                .expect("query"),
+        );
+        assert_eq!(status, 200, "{rows}");
+        rows
+    }
+
     fn views_by_content(&self, token: &str) -> (u16, Value) {
         json_of(
             self.http
@@ -110,20 +164,7 @@ fn sorted_views(body: &Value) -> Vec<(String, i64)> {
 #[test]
 fn events_travel_from_the_edge_to_the_query_api() {
     let scratch = tempfile::tempdir().expect("tempdir");
-    let logs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline-logs");
-    std::fs::create_dir_all(&logs).expect("log dir");
-    let worker = start_worker(&scratch.path().join("wrangler-state"), &logs);
-    let db = scratch.path().join("tapemetric.duckdb");
-    let server = start_rollup_server(&db, &worker.base_url, &logs);
-    let pipeline = Pipeline {
-        worker,
-        server,
-        db,
-        http: Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .expect("client"),
-    };
+    let pipeline = Pipeline::start(scratch.path(), "main", &[]);
 
     valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
     livepeer_sdk_reads_view_metrics_from_our_api(&pipeline);
@@ -300,67 +341,40 @@ fn health_and_prometheus_metrics_are_served(p: &Pipeline) {
     );
 }
 
-/// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
-/// attached; after the rollup, the query API shows one view of it with its first frame reached,
-/// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
-fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+/// Makes a test video (VP8 WebM) of `seconds` with ffmpeg's test pattern at `size_and_rate`.
+fn make_video(path: &Path, size_and_rate: &str, seconds: u32, bitrate: &str) {
     let sdk = pipeline_tests::repo_root().join("wasm-sdk/js/pkg/wasm_sdk_bg.wasm");
     assert!(
         sdk.exists(),
         "{} is missing: run `make build-sdk` first",
         sdk.display()
     );
-    let video = scratch.join("clip.webm");
     let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25",
-            "-t",
-            "20",
-        ])
-        .args(["-c:v", "libvpx", "-b:v", "300k", "-deadline", "realtime"])
-        .arg(&video)
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={size_and_rate}"))
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libvpx", "-b:v", bitrate, "-deadline", "realtime"])
+        .arg(path)
         .status()
         .expect("ffmpeg (installed by scripts/setup.sh)");
     assert!(made.success(), "ffmpeg could not make the test video");
+}
+
+/// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
+/// attached; after the rollup, the query API shows one view of it with its first frame reached,
+/// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
+fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
+    let video = scratch.join("clip.webm");
+    make_video(&video, "320x180:rate=25", 20, "300k");
     let (key, _) = p.create_key("browser-e2e");
-    let output = std::process::Command::new("node")
-        .current_dir(pipeline_tests::repo_root())
-        .arg("tests/browser_e2e.mjs")
-        .args([p.worker.base_url.as_str(), key.as_str()])
-        .arg(&video)
-        .args(["e2e-clip", "6"])
-        .output()
-        .expect("node");
-    assert!(
-        output.status.success(),
-        "browser run failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        p.worker.log_tail()
-    );
-    let run: Value = serde_json::from_slice(&output.stdout).expect("browser run prints JSON");
+    let run = p.run_browser(&key, &video, &["e2e-clip", "6"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");
     let report = p.ingest("browser-e2e");
     assert!(
         report["events_loaded"].as_i64().unwrap_or(0) >= 4,
         "{report}"
     );
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?playbackId=e2e-clip&breakdownBy[]=browser",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("browser-e2e"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("browser-e2e", "playbackId=e2e-clip&breakdownBy[]=browser");
     let view = &rows[0];
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
     assert_eq!(view["viewCount"], 1, "{rows}");
@@ -572,17 +586,7 @@ fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
     let eid = collect("", "v-none");
     collect("&uid=visitor-9&sid=session-5", "v-both");
     p.ingest("raw-ids");
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?breakdownBy[]=viewerId",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("raw-ids"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("raw-ids", "breakdownBy[]=viewerId");
     let mut viewers: Vec<(String, i64)> = rows
         .as_array()
         .expect("rows")
@@ -604,8 +608,6 @@ fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
     assert_eq!(viewers, expected);
 }
 
-/// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
-/// buffered and arrive exactly once after recovery.
 /// Arms the edge's dev-only fault injection (`/internal/faults`, export secret).
 fn inject_faults(p: &Pipeline, faults: Value) {
     let export_secret = pipeline_tests::dev_vars()
@@ -621,6 +623,8 @@ fn inject_faults(p: &Pipeline, faults: Value) {
     assert_eq!(injected.status().as_u16(), 200, "faults armed");
 }
 
+/// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
+/// buffered and arrive exactly once after recovery.
 fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     let (key, _) = p.create_key("r2-fault");
     let batch = json!({"events": [
@@ -629,14 +633,7 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     .to_string();
     assert_eq!(p.post_events(&key, batch).0, 202);
     inject_faults(p, json!({"r2_write_failures": 1}));
-    let (status, error) = json_of(
-        p.http
-            .post(format!("{}/admin/ingest", p.server.base_url))
-            .bearer_auth(p.admin_token("r2-fault"))
-            .send()
-            .expect("ingest"),
-    );
-    assert_eq!(status, 502, "the failed flush is reported: {error}");
+    let error = failed_ingest(p, "r2-fault");
     assert!(
         error["error"].as_str().unwrap_or("").contains("flush"),
         "{error}"
@@ -645,6 +642,19 @@ fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
     assert_eq!(recovered["events_loaded"], 3, "{recovered}");
     let (_, views) = p.views_by_content(&p.admin_token("r2-fault"));
     assert_eq!(sorted_views(&views), vec![("resilient".to_string(), 3)]);
+}
+
+/// Asks the edge to flush and the server to pull, expecting the flush to fail: the error body.
+fn failed_ingest(p: &Pipeline, tenant: &str) -> Value {
+    let (status, error) = json_of(
+        p.http
+            .post(format!("{}/admin/ingest", p.server.base_url))
+            .bearer_auth(p.admin_token(tenant))
+            .send()
+            .expect("ingest"),
+    );
+    assert_eq!(status, 502, "the failed flush is reported: {error}");
+    error
 }
 
 /// A flush that stops after writing its object and before deleting the buffer's rows (a crash
@@ -657,14 +667,7 @@ fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
     .to_string();
     assert_eq!(p.post_events(&key, batch).0, 202);
     inject_faults(p, json!({"interrupted_flushes": 1}));
-    let (status, _) = json_of(
-        p.http
-            .post(format!("{}/admin/ingest", p.server.base_url))
-            .bearer_auth(p.admin_token("mid-flush"))
-            .send()
-            .expect("ingest"),
-    );
-    assert_eq!(status, 502, "the interrupted flush is reported");
+    failed_ingest(p, "mid-flush");
     // The admin ingest answers the token's tenant's figures.
     let recovered = p.ingest("mid-flush");
     assert_eq!(
@@ -929,42 +932,120 @@ fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
 ) {
     let video = scratch.join("clip.webm"); // made by the browser e2e check above
     let (key, _) = p.create_key("sdk-faults");
-    let output = std::process::Command::new("node")
-        .current_dir(pipeline_tests::repo_root())
-        .arg("tests/browser_e2e.mjs")
-        .args([p.worker.base_url.as_str(), key.as_str()])
-        .arg(&video)
-        .args(["faults-clip", "0", "offline", "12"])
-        .output()
-        .expect("node");
-    assert!(
-        output.status.success(),
-        "offline run failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let run: Value = serde_json::from_slice(&output.stdout).expect("the run prints JSON");
+    let run = p.run_browser(&key, &video, &["faults-clip", "0", "offline", "12"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");
     assert!(
         run["queued_while_offline"].as_i64().unwrap_or(0) > 0,
         "{run}"
     );
     p.ingest("sdk-faults");
-    let (status, rows) = json_of(
-        p.http
-            .get(format!(
-                "{}/data/views/query?playbackId=faults-clip",
-                p.server.base_url
-            ))
-            .bearer_auth(p.admin_token("sdk-faults"))
-            .send()
-            .expect("query"),
-    );
-    assert_eq!(status, 200, "{rows}");
+    let rows = p.view_metrics("sdk-faults", "playbackId=faults-clip");
     assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
     assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");
     let watched_s = rows[0]["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
     assert!(
         (watched_s - played_s).abs() <= 2.0,
         "watched {watched_s} s of {played_s} s played, most of it offline: {rows}"
+    );
+}
+
+/// An R2 write that hangs: the worker gives up on it after its write timeout (`R2_WRITE_TIMEOUT_S`,
+/// 1 s here), fails the flush and keeps the events buffered; the next flush writes them again. The
+/// abandoned write still lands (4 s late, injected through the dev-only fault route), so the same
+/// events are in two objects, loaded by two different pulls: the API counts each event once.
+#[test]
+fn an_r2_write_that_outlasts_its_timeout_is_retried_and_counted_once() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let p = Pipeline::start(scratch.path(), "r2-timeout", &["R2_WRITE_TIMEOUT_S:1"]);
+    let (key, _) = p.create_key("r2-timeout");
+    let batch = json!({"events": [
+        view_start("t1", "v1", "slow-r2"), view_start("t2", "v2", "slow-r2"), view_start("t3", "v3", "slow-r2"),
+    ]})
+    .to_string();
+    assert_eq!(p.post_events(&key, batch).0, 202);
+    inject_faults(&p, json!({"r2_write_delays": 1, "r2_delay_ms": 4_000}));
+    let started = Instant::now();
+    let error = failed_ingest(&p, "r2-timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the flush gave up at its timeout, not when the write landed ({:?}): {error}",
+        started.elapsed()
+    );
+    let recovered = p.ingest("r2-timeout");
+    assert_eq!(recovered["events_loaded"], 3, "{recovered}");
+    let (_, views) = p.views_by_content(&p.admin_token("r2-timeout"));
+    assert_eq!(sorted_views(&views), vec![("slow-r2".to_string(), 3)]);
+    // The late object arrives after its events were loaded from the re-flushed one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let late = loop {
+        let report = p.ingest("r2-timeout");
+        if report["objects_loaded"].as_i64().unwrap_or(0) > 0 || Instant::now() > deadline {
+            break report;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(
+        late["objects_loaded"], 1,
+        "the abandoned write landed: {late}"
+    );
+    assert_eq!(late["events_loaded"], 0, "{late}");
+    assert_eq!(late["duplicates_skipped"], 3, "{late}");
+    let (_, views) = p.views_by_content(&p.admin_token("r2-timeout"));
+    assert_eq!(sorted_views(&views), vec![("slow-r2".to_string(), 3)]);
+}
+
+/// Seconds the SDK's network is down in [`an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view`]:
+/// 150 in `make test`, 600 with `TAPEMETRIC_LONG_FAULTS=1`.
+fn outage_seconds() -> u32 {
+    match std::env::var("TAPEMETRIC_LONG_FAULTS").as_deref() {
+        Ok("1") => 600,
+        _ => 150,
+    }
+}
+
+/// SDK faults: the network goes down for minutes while a video plays on in headless Chromium (the
+/// page stays open), then comes back. The SDK delivers its backlog at once (the browser's `online`
+/// event ends the backoff), every event the SDK queued is acknowledged, every acknowledged event is
+/// loaded exactly once, and the view is one view with its watch time.
+#[test]
+fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
+    let offline_s = outage_seconds();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let video = scratch.path().join("long.webm");
+    // Small, 2 frames/s at 20 kbit/s (1.7 MB for the long run's 11 minutes): quick to make, and
+    // Chromium buffers all of it before the outage (it buffers about 3 MB ahead).
+    make_video(&video, "160x90:rate=2", offline_s + 90, "20k");
+    let p = Pipeline::start(scratch.path(), "sdk-outage", &[]);
+    let (key, _) = p.create_key("sdk-outage");
+    let run = p.run_browser(
+        &key,
+        &video,
+        &["outage-clip", "0", "outage", &offline_s.to_string()],
+    );
+    eprintln!("outage run: {run}");
+    let queued = run["queued_when_back"].as_i64().unwrap_or(0);
+    assert!(
+        queued >= i64::from(offline_s / 10) - 1,
+        "a heartbeat every 10 s was queued offline: {run}"
+    );
+    assert!(
+        run["drained_after_s"].as_f64().is_some_and(|s| s < 15.0),
+        "delivered within seconds of the network's return, not after the backoff: {run}"
+    );
+    assert_eq!(run["queued_never_acknowledged"], 0, "{run}");
+    let report = p.ingest("sdk-outage");
+    assert_eq!(
+        report["events_loaded"], run["acknowledged"],
+        "every acknowledged event, once: {report} {run}"
+    );
+    let rows = p.view_metrics("sdk-outage", "playbackId=outage-clip");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["viewCount"], 1, "one view, no duplicate: {rows}");
+    assert_eq!(rows[0]["exitsBeforeStart"], 0.0, "{rows}");
+    let played_s = run["played_s"].as_f64().expect("played seconds");
+    let watched_s = rows[0]["playtimeMins"].as_f64().unwrap_or(0.0) * 60.0;
+    assert!(
+        (watched_s - played_s).abs() <= 2.0,
+        "watched {watched_s} s of {played_s} s played, {offline_s} s of it offline: {rows}"
     );
 }

@@ -6,6 +6,10 @@
 //! then deletes that tenant's flushed rows, so a failed R2 write keeps the buffer and the alarm retries.
 //! A crash between the R2 write and the delete writes the same events again in a later object: the
 //! rollup server dedups by (`tenant_id`, `eid`), so nothing is counted twice.
+//!
+//! An R2 write that hangs is given up after `R2_WRITE_TIMEOUT_S` (default 30 s) and counts as a
+//! failed write: the rows stay and a later flush writes them again. The abandoned write may still land;
+//! its events are then in two objects, and the rollup server loads them once (as after a crash).
 
 use crate::ingest;
 use crate::rate_limit::{RateLimiter, DEFAULT_RATE_LIMIT_PER_MINUTE};
@@ -17,7 +21,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
+use worker::wasm_bindgen::JsValue;
+use worker::wasm_bindgen_futures::{future_to_promise, JsFuture};
 use worker::*;
 
 /// The Durable Object binding name in wrangler.toml.
@@ -30,6 +39,12 @@ const FLUSH_MAX_BYTES: i64 = 16 * 1024 * 1024;
 const DEFAULT_FLUSH_INTERVAL_S: u64 = 30;
 /// Retry delay after a failed flush.
 const RETRY_AFTER_FAILURE_S: u64 = 5;
+/// Default longest wait for one R2 write (`R2_WRITE_TIMEOUT_S`). A healthy write of the largest batch
+/// object (16 MiB of NDJSON, a few MiB gzipped) takes well under a few seconds; 30 s leaves room
+/// for a slow R2 while keeping a hung write from holding the flush until the runtime's own limit (an
+/// alarm may run for 15 minutes), and keeps `POST /internal/flush` (one timed-out write at most, as a
+/// flush stops at its first failure) well inside the rollup server's 120 s edge timeout.
+const DEFAULT_R2_WRITE_TIMEOUT_S: u64 = 30;
 
 /// Body of `POST /append` from the worker.
 #[derive(Debug, Serialize, Deserialize)]
@@ -83,6 +98,9 @@ pub struct EventBuffer {
     /// Dev-only fault injection: how many coming flushes stop after their R2 write and before the
     /// buffer's rows are deleted (a crash mid-flush; set through `/faults`).
     injected_interruptions: RefCell<u32>,
+    /// Dev-only fault injection: how many coming R2 writes are slow, and by how long (a write that
+    /// outlasts the write timeout and lands later; set through `/faults`).
+    injected_slow_writes: RefCell<(u32, Duration)>,
 }
 
 impl DurableObject for EventBuffer {
@@ -104,6 +122,7 @@ impl DurableObject for EventBuffer {
             limiter: RefCell::new(RateLimiter::default()),
             injected_r2_failures: RefCell::new(0),
             injected_interruptions: RefCell::new(0),
+            injected_slow_writes: RefCell::new((0, Duration::ZERO)),
         }
     }
 
@@ -132,11 +151,17 @@ impl DurableObject for EventBuffer {
                 let faults: serde_json::Value = req.json().await?;
                 let failures = faults["r2_write_failures"].as_u64().unwrap_or(0) as u32;
                 let interruptions = faults["interrupted_flushes"].as_u64().unwrap_or(0) as u32;
+                let slow_writes = faults["r2_write_delays"].as_u64().unwrap_or(0) as u32;
+                let delay_ms = faults["r2_delay_ms"].as_u64().unwrap_or(0);
                 *self.injected_r2_failures.borrow_mut() = failures;
                 *self.injected_interruptions.borrow_mut() = interruptions;
+                *self.injected_slow_writes.borrow_mut() =
+                    (slow_writes, Duration::from_millis(delay_ms));
                 Response::from_json(&json!({
                     "r2_write_failures": failures,
-                    "interrupted_flushes": interruptions
+                    "interrupted_flushes": interruptions,
+                    "r2_write_delays": slow_writes,
+                    "r2_delay_ms": delay_ms
                 }))
             }
             other => Response::error(format!("no buffer route {other}"), 404),
@@ -159,14 +184,68 @@ impl DurableObject for EventBuffer {
 }
 
 impl EventBuffer {
-    fn flush_interval(&self) -> Duration {
+    /// The var `name` in seconds (a positive whole number), else `default_s`.
+    fn seconds_var(&self, name: &str, default_s: u64) -> Duration {
         let seconds = self
             .env
-            .var("FLUSH_INTERVAL_S")
+            .var(name)
             .ok()
             .and_then(|v| v.to_string().parse().ok())
-            .unwrap_or(DEFAULT_FLUSH_INTERVAL_S);
+            .filter(|&s| s > 0)
+            .unwrap_or(default_s);
         Duration::from_secs(seconds)
+    }
+
+    fn flush_interval(&self) -> Duration {
+        self.seconds_var("FLUSH_INTERVAL_S", DEFAULT_FLUSH_INTERVAL_S)
+    }
+
+    fn r2_write_timeout(&self) -> Duration {
+        self.seconds_var("R2_WRITE_TIMEOUT_S", DEFAULT_R2_WRITE_TIMEOUT_S)
+    }
+
+    /// Writes one batch object, waiting at most the write timeout. The write runs as its own task, so
+    /// giving up on it does not cancel it (nor could it cancel R2's side): it may still land, and its
+    /// events are then also in the object a later flush writes.
+    async fn write_object(&self, key: &BatchObjectKey, body: Vec<u8>) -> Result<()> {
+        let bucket = self.env.bucket("EVENTS")?;
+        let key = key.as_str().to_string();
+        let slow_by = {
+            let mut slow = self.injected_slow_writes.borrow_mut();
+            (slow.0 > 0).then(|| {
+                slow.0 -= 1;
+                slow.1
+            })
+        };
+        let write = future_to_promise(async move {
+            if let Some(delay) = slow_by {
+                // Dev fault injection only: R2 answering late.
+                Delay::from(delay).await;
+            }
+            bucket
+                .put(&key, body)
+                .http_metadata(HttpMetadata {
+                    content_type: Some("application/x-ndjson".into()),
+                    content_encoding: Some("gzip".into()),
+                    ..Default::default()
+                })
+                .execute()
+                .await
+                .map(|_| JsValue::UNDEFINED)
+                .map_err(|e| JsValue::from_str(&e.to_string()))
+        });
+        let timeout = self.r2_write_timeout();
+        match within(JsFuture::from(write), timeout).await {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(Error::RustError(format!(
+                "R2 write failed: {}",
+                e.as_string().unwrap_or_default()
+            ))),
+            None => Err(Error::RustError(format!(
+                "R2 write timed out after {} s (the events stay buffered)",
+                timeout.as_secs()
+            ))),
+        }
     }
 
     async fn append(&self, append: AppendRequest) -> Result<Response> {
@@ -252,7 +331,6 @@ impl EventBuffer {
             entry.1 += row.events;
             entry.2.push_str(&row.ndjson);
         }
-        let bucket = self.env.bucket("EVENTS")?;
         let (mut objects, mut events) = (0, 0);
         for (tenant_id, (max_seq, count, ndjson)) in by_tenant {
             let mut random = [0u8; 10];
@@ -268,15 +346,7 @@ impl EventBuffer {
                     ));
                 }
             }
-            bucket
-                .put(key.as_str(), body)
-                .http_metadata(HttpMetadata {
-                    content_type: Some("application/x-ndjson".into()),
-                    content_encoding: Some("gzip".into()),
-                    ..Default::default()
-                })
-                .execute()
-                .await?;
+            self.write_object(&key, body).await?;
             {
                 let mut interruptions = self.injected_interruptions.borrow_mut();
                 if *interruptions > 0 {
@@ -337,4 +407,17 @@ impl EventBuffer {
         }
         Ok(())
     }
+}
+
+/// `future`'s output, or `None` when `limit` passes first (then `future` is dropped).
+async fn within<F: Future>(future: F, limit: Duration) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut deadline = pin!(Delay::from(limit));
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        deadline.as_mut().poll(cx).map(|()| None)
+    })
+    .await
 }

@@ -421,8 +421,12 @@ async fn flush_all(env: &Env) -> ApiResult {
     Ok(Response::from_json(&report)?)
 }
 
-/// Dev-only (`DEV_FAULTS=true`, never set in production): makes the next R2 writes of every shard
-/// fail, to test that a failed flush loses nothing.
+/// Dev-only (`DEV_FAULTS=true`, never set in production; without it the route does not exist):
+/// arms faults in every shard, to test that a failed flush loses nothing and counts nothing twice.
+/// Body: `{"r2_write_failures": n, "interrupted_flushes": n, "r2_write_delays": n, "r2_delay_ms": ms}`
+/// (the next n R2 writes fail; the next n flushes stop after their R2 write and before deleting
+/// their rows; the next n R2 writes start `ms` late, and so outlast the write timeout when `ms` is
+/// longer).
 async fn inject_faults(mut req: Request, env: &Env) -> ApiResult {
     let body = req.text().await?;
     for shard in 0..shard_count(env) {

@@ -5,7 +5,7 @@
 //! browser APIs used are declared below, called on their globals (`localStorage`, `navigator`,
 //! `crypto`), and every callback is one closure type, `FnMut(JsValue)`.
 
-use crate::delivery::{Outbox, SEND_INTERVAL_MS};
+use crate::delivery::{Outbox, MAX_BATCH_BYTES, REQUEST_TIMEOUT_MS, SEND_INTERVAL_MS};
 use crate::event::{sends_at_once, Envelope};
 use crate::json::{write_int, JsonObject};
 use crate::session::{current_session, uuid_v4, Session};
@@ -91,6 +91,10 @@ extern "C" {
     type Promise;
     #[wasm_bindgen(method)]
     fn then(this: &Promise, on_fulfilled: &Callback, on_rejected: &Callback) -> Promise;
+    /// `AbortSignal.timeout(ms)`: aborts a request still unanswered after `ms` (absent in old
+    /// browsers: then requests have no timeout).
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_after(ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = navigator, js_name = sendBeacon, catch)]
     fn send_beacon(url: &str, body: &str) -> Result<bool, JsValue>;
 
@@ -198,7 +202,8 @@ struct Core {
     endpoint: String,
     persisted: Persisted,
     outbox: Outbox,
-    /// An event wants its batch sent at the next tick (`view_start`, `error`, `ended`, `view_end`).
+    /// Send at the next tick: an event wants its batch out (`view_start`, `error`, `ended`,
+    /// `view_end`), a backlog is going out, or the network is back.
     send_soon: bool,
     /// Settles the request in flight (its response, or the network failure).
     on_response: Callback,
@@ -275,10 +280,17 @@ impl Core {
         let _ = reflect_set(&headers, "Authorization", &JsValue::from(authorization));
         let _ = reflect_set(&headers, "Content-Type", &"application/json".into());
         let _ = reflect_set(&init, "method", &"POST".into());
+        let keepalive = body.len() <= MAX_BATCH_BYTES + 64;
         let _ = reflect_set(&init, "body", &JsValue::from(body));
-        // `keepalive` lets the request finish when the page goes away.
-        let _ = reflect_set(&init, "keepalive", &JsValue::TRUE);
+        // `keepalive` lets the request finish when the page goes away; its budget is 64 KiB in
+        // flight, which batches stay under (a lone bigger event goes without it).
+        if keepalive {
+            let _ = reflect_set(&init, "keepalive", &JsValue::TRUE);
+        }
         let _ = reflect_set(&init, "headers", &headers);
+        if let Ok(signal) = abort_after(REQUEST_TIMEOUT_MS) {
+            let _ = reflect_set(&init, "signal", &signal);
+        }
         match fetch(&self.events_url(), &init) {
             Ok(request) => {
                 let _ = request.then(&self.on_response, &self.on_response);
@@ -290,7 +302,11 @@ impl Core {
     /// The request in flight settled with `outcome`: a `Response`, or the network error.
     fn settle(&mut self, outcome: &JsValue) {
         match property(outcome, "status").as_f64() {
-            Some(status) if (200.0..300.0).contains(&status) => self.outbox.acknowledge(),
+            Some(status) if (200.0..300.0).contains(&status) => {
+                self.outbox.acknowledge();
+                // A backlog (after an outage) goes out a batch a tick, not one every 5 s.
+                self.send_soon |= !self.outbox.is_empty();
+            }
             // 4xx other than 429 will not get better by retrying: drop the batch (logged).
             Some(status) if (400.0..500.0).contains(&status) && status != 429.0 => {
                 let mut message = String::from("the edge refused a batch (");
@@ -323,6 +339,8 @@ pub struct Tapemetric {
     /// The send timer's id.
     timer: i32,
     page_hide: Callback,
+    /// The browser's `online` event: the network is back, send without waiting out the backoff.
+    online: Callback,
 }
 
 impl Drop for Tapemetric {
@@ -330,12 +348,14 @@ impl Drop for Tapemetric {
     fn drop(&mut self) {
         clear_interval(self.timer);
         remove_window_listener("pagehide", &self.page_hide);
+        remove_window_listener("online", &self.online);
     }
 }
 
 #[wasm_bindgen]
 impl Tapemetric {
-    /// Starts the SDK: restores unsent events, sends every 5 s, and beacons on page hide.
+    /// Starts the SDK: restores unsent events, sends every 5 s (at once when the network comes back),
+    /// and beacons on page hide.
     pub fn init(options: JsValue) -> Tapemetric {
         let api_key = property(&options, "apiKey").as_string().unwrap_or_default();
         if api_key.is_empty() {
@@ -393,10 +413,19 @@ impl Tapemetric {
             }
         });
         add_window_listener("pagehide", &page_hide);
+        let online_core = core.clone();
+        let online = callback(move |_: JsValue| {
+            if let Ok(mut c) = online_core.try_borrow_mut() {
+                c.outbox.retry_now();
+                c.send_soon = true;
+            }
+        });
+        add_window_listener("online", &online);
         let client = Tapemetric {
             core,
             timer,
             page_hide,
+            online,
         };
         client.with_core(Core::send_batch);
         client

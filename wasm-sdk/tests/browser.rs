@@ -136,3 +136,133 @@ async fn failed_delivery_keeps_events_for_a_retry_and_a_reload() {
     let reloaded = wasm_sdk::Tapemetric::init(options(DEAD_ENDPOINT));
     assert_eq!(reloaded.pending_events(), 2);
 }
+
+/// Replaces the page's `fetch` with a stub that records each request in `globalThis.sent`
+/// (`{keepalive, body}`) and answers `status`, or fails like a network that is down when `status` is
+/// 0. [`restore_fetch`] puts the real one back.
+fn stub_fetch(status: u16) {
+    js_sys::eval(&format!(
+        "globalThis.realFetch ??= fetch; globalThis.sent ??= []; \
+         globalThis.fetch = (url, init) => {{ \
+           sent.push({{ keepalive: init.keepalive === true, body: init.body }}); \
+           return {status} ? Promise.resolve({{ status: {status} }}) \
+                           : Promise.reject(new TypeError('Failed to fetch')); }};"
+    ))
+    .expect("stub fetch");
+}
+
+fn restore_fetch() {
+    js_sys::eval("globalThis.fetch = globalThis.realFetch; globalThis.sent = [];")
+        .expect("restore fetch");
+}
+
+/// The request bodies the stub has seen, with their `keepalive` flag.
+fn sent() -> Vec<(bool, String)> {
+    let sent = js_sys::eval("JSON.stringify(globalThis.sent ?? [])")
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    let sent: Vec<Value> = serde_json::from_str(&sent).unwrap_or_default();
+    sent.iter()
+        .map(|r| {
+            let body = r["body"].as_str().unwrap_or_default().to_string();
+            (r["keepalive"] == Value::Bool(true), body)
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_network_coming_back_sends_without_waiting_out_the_backoff() {
+    storage().clear().expect("clear");
+    stub_fetch(0);
+    let client = wasm_sdk::Tapemetric::init(options("http://127.0.0.1:8787"));
+    client.track("queued offline".into(), JsValue::NULL);
+    client.flush();
+    sleep_ms(300).await;
+    assert_eq!(sent().len(), 1, "one failed attempt");
+    assert_eq!(client.pending_events(), 1);
+    // The network is back: the browser says so with `online`. The regular send is 5 s after start
+    // and the backoff would hold it longer after minutes offline; the SDK sends at its next tick.
+    stub_fetch(202);
+    js_sys::eval("dispatchEvent(new Event('online'))").expect("online");
+    sleep_ms(1_600).await;
+    let attempts = sent().len();
+    let pending = client.pending_events();
+    restore_fetch();
+    assert_eq!(attempts, 2, "sent again at once");
+    assert_eq!(pending, 0, "delivered");
+}
+
+#[wasm_bindgen_test]
+async fn an_outage_backlog_goes_out_a_keepalive_sized_batch_a_second() {
+    storage().clear().expect("clear");
+    stub_fetch(202);
+    let client = wasm_sdk::Tapemetric::init(options("http://127.0.0.1:8787"));
+    // ~120 KB queued, as after 20 minutes offline (custom events with 1 KB of props each).
+    let props: JsValue =
+        js_sys::JSON::parse(&format!("{{\"pad\":\"{}\"}}", "x".repeat(1_000))).expect("props");
+    for _ in 0..100 {
+        client.track("backlog".into(), props.clone());
+    }
+    client.flush();
+    // The first batch now, then one a tick (1 s), well before the 5 s send interval.
+    sleep_ms(4_300).await;
+    let requests = sent();
+    let pending = client.pending_events();
+    restore_fetch();
+    assert_eq!(pending, 0, "the backlog is delivered");
+    assert!(requests.len() >= 4, "{} requests", requests.len());
+    let mut eids = std::collections::BTreeSet::new();
+    for (keepalive, body) in &requests {
+        assert!(keepalive, "sent as keep-alive");
+        assert!(
+            body.len() <= 32 * 1024,
+            "{} B: over half the 64 KiB keep-alive budget",
+            body.len()
+        );
+        let body: Value = serde_json::from_str(body).expect("JSON body");
+        for event in body["events"].as_array().into_iter().flatten() {
+            eids.insert(event["eid"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert_eq!(eids.len(), 100, "every event once");
+}
+
+#[wasm_bindgen_test]
+async fn a_request_that_never_answers_is_abandoned_and_retried() {
+    storage().clear().expect("clear");
+    // A network that died mid-request: the request hangs until its signal aborts it. The SDK's
+    // timeout signal is swapped for one the test aborts, instead of waiting its 30 s.
+    js_sys::eval(
+        "globalThis.realTimeout ??= AbortSignal.timeout; \
+         AbortSignal.timeout = (ms) => { const c = new AbortController(); \
+           globalThis.requestTimeoutMs = ms; \
+           globalThis.timeOut = () => c.abort(new DOMException('timed out', 'TimeoutError')); \
+           return c.signal; }; \
+         globalThis.realFetch ??= fetch; globalThis.sent = []; \
+         globalThis.fetch = (url, init) => { sent.push({ keepalive: init.keepalive === true, body: init.body }); \
+           return new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(init.signal.reason))); };",
+    )
+    .expect("hanging fetch");
+    let client = wasm_sdk::Tapemetric::init(options("http://127.0.0.1:8787"));
+    client.track("stuck".into(), JsValue::NULL);
+    client.flush();
+    sleep_ms(200).await;
+    client.flush();
+    assert_eq!(sent().len(), 1, "one request in flight at a time");
+    let timeout_ms = js_sys::eval("globalThis.requestTimeoutMs")
+        .ok()
+        .and_then(|v| v.as_f64());
+    js_sys::eval("timeOut()").expect("time out");
+    sleep_ms(1_200).await;
+    stub_fetch(202);
+    client.flush();
+    sleep_ms(200).await;
+    let attempts = sent().len();
+    let pending = client.pending_events();
+    js_sys::eval("AbortSignal.timeout = globalThis.realTimeout").expect("restore timeout");
+    restore_fetch();
+    assert_eq!(timeout_ms, Some(30_000.0), "requests time out after 30 s");
+    assert_eq!(attempts, 2, "the abandoned request was retried");
+    assert_eq!(pending, 0, "and delivered");
+}
