@@ -86,14 +86,19 @@ fn run_size(events: u64, runs: usize, check_expected: bool) -> anyhow::Result<St
         .filter_map(|q| q.peer.map(|p| (q, p)))
         .collect();
 
-    // Load each system; one at a time, so each has the machine to itself.
+    // Load each system; one at a time, so each has the machine to itself (no server of another
+    // system runs meanwhile).
     eprintln!("[{events}] Tapemetric: loading ...");
     let ours_loaded = load(&lake);
-    let ours_server = QueryServer::start(&ours_loaded);
+
+    eprintln!("[{events}] chDB: loading ...");
+    let session = tempfile::Builder::new().prefix("peer-chdb").tempdir()?;
+    let ch_figures = chdb::load(&session.path().join("db"), &lake.dir)?;
 
     eprintln!("[{events}] PostgreSQL: starting a private cluster, loading ...");
     let cluster = postgres::Cluster::start()?;
     let mut pg = cluster.connect()?;
+    // The server's processes and this one (it decodes the lake for COPY).
     let sampler = PssSampler::start(
         cluster
             .postmaster_pid()
@@ -106,9 +111,7 @@ fn run_size(events: u64, runs: usize, check_expected: bool) -> anyhow::Result<St
     let pg_load_s = started.elapsed().as_secs_f64();
     let pg_peak = sampler.stop();
 
-    eprintln!("[{events}] chDB: loading ...");
-    let session = tempfile::Builder::new().prefix("peer-chdb").tempdir()?;
-    let ch_figures = chdb::load(&session.path().join("db"), &lake.dir)?;
+    let ours_server = QueryServer::start(&ours_loaded);
 
     // The same answers from all three, before anything is timed.
     eprintln!("[{events}] checking that the answers agree ...");
