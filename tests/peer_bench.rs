@@ -78,8 +78,15 @@ fn chdb_params(peer: &PeerQuery) -> Value {
     })
 }
 
+/// The machine's 1-minute load average (other work on a shared machine moves the figures).
+fn machine_load() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().next().unwrap_or("?").to_string()
+}
+
 fn run_size(events: u64, runs: usize, check_expected: bool) -> anyhow::Result<String> {
     let lake = BenchLake::cached(events, None);
+    let load_before = machine_load();
     let (lake_bytes, objects) = lake.size();
     let queries: Vec<(DashboardQuery, PeerQuery)> = dashboard_queries(&lake)
         .into_iter()
@@ -230,7 +237,8 @@ fn run_size(events: u64, runs: usize, check_expected: bool) -> anyhow::Result<St
         "{} events ({} lines with retried copies; {objects} gzip NDJSON objects, {:.0} MB), 5 tenants, 30 days.\n\
          Query columns: p50/p95 ms, tenant acme (~1/5 of the events), {runs} timed runs each after one untimed; Tapemetric over HTTP\n\
          (answers computed: Cache-Control: no-cache), PostgreSQL over its wire protocol (prepared), chDB in-process.\n\
-         Load: PostgreSQL COPY {:.1} s + views {:.1} s; chDB insert {:.1} s + views {:.1} s.\n",
+         Load: PostgreSQL COPY {:.1} s + views {:.1} s; chDB insert {:.1} s + views {:.1} s.\n\
+         Machine: {} cores, 1-minute load average {load_before} before, {} after.\n",
         events,
         pg_figures.events,
         lake_bytes as f64 / 1e6,
@@ -238,6 +246,8 @@ fn run_size(events: u64, runs: usize, check_expected: bool) -> anyhow::Result<St
         pg_figures.build_s,
         ch_figures.load_s - ch_figures.build_s,
         ch_figures.build_s,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        machine_load(),
     );
     out.push_str(&table(
         &systems,
