@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup soak clean-dev
+.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup bench-peers soak clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -42,11 +42,23 @@ test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless
 fuzz: setup ## Run every fuzz target for FUZZ_SECONDS each (default 15)
 	@bash scripts/fuzz.sh
 
-bench: setup build-worker bench-rollup soak ## Print the figures: rollup load and queries at 10 M events, ingest core native and wasm, wrangler-dev load run, SDK size
+bench: setup build-worker bench-rollup soak ## Print the figures: rollup load and queries at 10 M events, beside PostgreSQL and chDB at 1 M and 10 M, ingest core native and wasm, wrangler-dev load run, UA parsing, SDK size
+	@$(MAKE) --no-print-directory bench-peers SIZES="$(BENCH_SIZES)"
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
 	@$(ENV) bash scripts/bench-wasm.sh
 	@$(ENV) cargo build -q --release -p pipeline-tests --bin edge-load && $$CARGO_TARGET_DIR/release/edge-load --seconds 10
 	@$(ENV) bash scripts/build-sdk.sh | tail -n 1
+
+# Lake sizes (events) of the side-by-side run: `make bench-peers` alone does 1 M; `make bench` does both;
+# SIZES=100000000 for the big one (about 4 GB of lake, generated once).
+SIZES ?= 1000000
+BENCH_SIZES ?= 1000000 10000000
+QUERY_RUNS ?= 20
+bench-peers: setup ## Tapemetric beside PostgreSQL 15 and chDB on the same lake (SIZES="1000000 10000000"), answers checked first; then UA parsing beside the ua-parser crate
+	@bash scripts/setup-peers.sh
+	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin peer-bench && \
+	  $$CARGO_TARGET_DIR/release/peer-bench --sizes "$(SIZES)" --queries $(QUERY_RUNS)
+	@$(ENV) cargo bench -q -p edge-worker --bench ua_parse
 
 EVENTS ?= 10000000
 bench-rollup: setup ## Load a generated EVENTS-event lake (default 10 M) and time the dashboard queries

@@ -5,6 +5,8 @@
 //! Prerequisites (the Makefile's `test` target does them): `npm ci`, `make build-worker`, and a built
 //! `rollup-server` binary (found through `ROLLUP_SERVER_BIN` or next to the test executable).
 
+pub mod rollup_run;
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::net::TcpListener;

@@ -8,33 +8,12 @@ use edge_worker::user_agent::{UaCache, UaClassifier, UAP_CORE_REGEXES};
 use event_schema::api_key::ApiKey;
 use event_schema::GeoFields;
 use std::time::Instant;
+use uap_suite::real_user_agents;
+
+mod uap_suite;
 
 const BATCHES: usize = 2_000;
 const EVENTS_PER_BATCH: usize = 20;
-
-fn real_user_agents(count: usize) -> Vec<String> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/testdata/uap-core-0.18.0/test_ua.yaml"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut uas: Vec<String> = Vec::new();
-    for line in text.lines() {
-        if let Some(rest) = line.trim().strip_prefix("- user_agent_string:") {
-            let ua = rest.trim().trim_matches('\'').trim_matches('"').to_string();
-            if !ua.is_empty() && !uas.contains(&ua) {
-                uas.push(ua);
-            }
-        }
-        if uas.len() == count {
-            break;
-        }
-    }
-    if uas.is_empty() {
-        uas.push("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36".into());
-    }
-    uas
-}
 
 fn batch_body(now_ms: i64, batch: usize) -> String {
     let events: Vec<String> = (0..EVENTS_PER_BATCH)

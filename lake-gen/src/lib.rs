@@ -262,11 +262,18 @@ struct Viewer {
     identity: Option<(String, i64)>,
 }
 
+/// Most events held in memory at once (~1 KB each): past it, the fullest object is written early, so
+/// a 100 M-event lake fits in memory. Lakes of up to this many events are written exactly as before.
+const MAX_BUFFERED_EVENTS: usize = 11_000_000;
+
 /// Buffers events per (tenant, flush hour) and writes full objects.
 struct LakeWriter {
     root: PathBuf,
     object_events: usize,
     buffers: BTreeMap<(String, i64), Vec<StoredEvent>>,
+    buffered: usize,
+    /// [`MAX_BUFFERED_EVENTS`], smaller in tests.
+    max_buffered: usize,
     rng: Rng,
     objects: u64,
     bytes: u64,
@@ -279,10 +286,20 @@ impl LakeWriter {
         let key = (event.tenant_id.clone(), hour);
         let buffer = self.buffers.entry(key.clone()).or_default();
         buffer.push(event);
-        if buffer.len() >= self.object_events {
-            if let Some(events) = self.buffers.remove(&key) {
-                self.write(&key.0, &events)?;
-            }
+        self.buffered += 1;
+        let full = if buffer.len() >= self.object_events {
+            Some(key)
+        } else if self.buffered > self.max_buffered {
+            self.buffers
+                .iter()
+                .max_by_key(|(_, events)| events.len())
+                .map(|(key, _)| key.clone())
+        } else {
+            None
+        };
+        if let Some(events) = full.and_then(|key| self.buffers.remove_entry(&key)) {
+            self.buffered -= events.1.len();
+            self.write(&(events.0).0, &events.1)?;
         }
         Ok(())
     }
@@ -341,6 +358,8 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         root: root.to_path_buf(),
         object_events: config.object_events.max(1),
         buffers: BTreeMap::new(),
+        buffered: 0,
+        max_buffered: MAX_BUFFERED_EVENTS,
         rng: Rng::new(config.seed ^ 0x5EED),
         objects: 0,
         bytes: 0,
@@ -626,4 +645,58 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
     out.objects = writer.objects;
     out.bytes = writer.bytes;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_memory_cap_the_fullest_object_is_written_early_and_no_event_is_lost() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut writer = LakeWriter {
+            root: dir.path().to_path_buf(),
+            object_events: 1_000,
+            buffers: BTreeMap::new(),
+            buffered: 0,
+            max_buffered: 10,
+            rng: Rng::new(1),
+            objects: 0,
+            bytes: 0,
+        };
+        for i in 0..40 {
+            let mut e = template(if i % 2 == 0 { "acme" } else { "globex" });
+            e.event.eid = format!("e{i}");
+            e.received_at = 1_795_000_000_000 + i64::from(i % 4) * 3_600_000;
+            writer.push(e).expect("push");
+            assert!(writer.buffered <= 10, "at most the cap is held");
+        }
+        assert!(writer.objects >= 3, "objects written before the end");
+        writer.finish().expect("finish");
+        let mut eids = Vec::new();
+        for path in walk(dir.path()) {
+            let gz = flate2::read::GzDecoder::new(std::fs::File::open(path).expect("object"));
+            for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
+                let v: Value = serde_json::from_str(&line.expect("line")).expect("json");
+                eids.push(v["eid"].as_str().unwrap_or("").to_string());
+            }
+        }
+        eids.sort();
+        let mut want: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
+        want.sort();
+        assert_eq!(eids, want);
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
 }
