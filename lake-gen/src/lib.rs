@@ -9,8 +9,10 @@
 //! [`expected`] computes the answers from the truth with plain Rust, independently of the server's SQL.
 
 pub mod expected;
+pub mod user_agents;
 
 use event_schema::batch_key::BatchObjectKey;
+use event_schema::key_policy::with_user_agent_string;
 use event_schema::{ClientEvent, ContentType, EventType, GeoFields, StoredEvent, UserAgentFields};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -18,6 +20,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use user_agents::{UserAgent, UserAgentMix};
+
+/// What a configuration generates, as a version: bump it whenever the same [`Config`] writes a
+/// different lake, so that lakes cached by the benchmarks are generated again.
+pub const DATASET_VERSION: &str = "lake-gen dataset 2 (real UA strings)";
 
 /// A small, fast, deterministic PRNG (SplitMix64): the same seed gives the same dataset.
 #[derive(Debug, Clone)]
@@ -58,85 +65,6 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
-
-/// A UA profile as the edge's parser reports it, with the names mave and the engine use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UaProfile {
-    pub browser: &'static str,
-    pub engine: &'static str,
-    pub os: &'static str,
-    pub device_type: &'static str,
-    pub device_model: Option<&'static str>,
-    pub mave_browser: &'static str,
-    pub mave_platform: &'static str,
-}
-
-/// The UA profiles views are drawn from.
-pub const UA_PROFILES: [UaProfile; 7] = [
-    UaProfile {
-        browser: "Chrome",
-        engine: "Blink",
-        os: "Windows",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "chrome",
-        mave_platform: "windows",
-    },
-    UaProfile {
-        browser: "Firefox",
-        engine: "Gecko",
-        os: "Linux",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "firefox",
-        mave_platform: "linux",
-    },
-    UaProfile {
-        browser: "Safari",
-        engine: "WebKit",
-        os: "Mac OS X",
-        device_type: "desktop",
-        device_model: Some("Mac"),
-        mave_browser: "safari",
-        mave_platform: "mac",
-    },
-    UaProfile {
-        browser: "Mobile Safari",
-        engine: "WebKit",
-        os: "iOS",
-        device_type: "mobile",
-        device_model: Some("iPhone"),
-        mave_browser: "safari",
-        mave_platform: "ios",
-    },
-    UaProfile {
-        browser: "Chrome Mobile",
-        engine: "Blink",
-        os: "Android",
-        device_type: "mobile",
-        device_model: Some("Pixel 8"),
-        mave_browser: "chrome",
-        mave_platform: "android",
-    },
-    UaProfile {
-        browser: "Edge",
-        engine: "Blink",
-        os: "Windows",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "edge",
-        mave_platform: "windows",
-    },
-    UaProfile {
-        browser: "Safari",
-        engine: "WebKit",
-        os: "iOS",
-        device_type: "tablet",
-        device_model: Some("iPad"),
-        mave_browser: "safari",
-        mave_platform: "ios",
-    },
-];
 
 /// A place as the edge's `request.cf` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +139,8 @@ pub struct TruthView {
     pub reached_first_frame: bool,
     pub played: Vec<[f64; 2]>,
     pub source: String,
-    pub ua: UaProfile,
+    /// The viewer's browser (one per anonymous id, as a browser's local storage is).
+    pub ua: &'static UserAgent,
     pub place: Place,
     /// The `plan` custom prop of the view's first event.
     pub plan: Option<&'static str>,
@@ -234,6 +163,8 @@ pub struct Config {
     pub object_events: usize,
     /// Keep the truth of every view (for known answers; off for big benchmark sets).
     pub keep_truth: bool,
+    /// Tenants whose key keeps the full UA string (`store_user_agent`): their events carry it.
+    pub store_user_agent: Vec<String>,
 }
 
 /// What was written.
@@ -258,6 +189,7 @@ struct Content {
 
 struct Viewer {
     anonymous_id: String,
+    ua: &'static UserAgent,
     /// (user id, time of identify)
     identity: Option<(String, i64)>,
 }
@@ -266,11 +198,18 @@ struct Viewer {
 /// a 100 M-event lake fits in memory. Lakes of up to this many events are written exactly as before.
 const MAX_BUFFERED_EVENTS: usize = 11_000_000;
 
+/// An event as the edge buffers it, with the full UA string of its request when the key opted in
+/// to keeping it (the edge adds it to the event's line as it buffers the request).
+struct Buffered {
+    event: StoredEvent,
+    user_agent: Option<&'static str>,
+}
+
 /// Buffers events per (tenant, flush hour) and writes full objects.
 struct LakeWriter {
     root: PathBuf,
     object_events: usize,
-    buffers: BTreeMap<(String, i64), Vec<StoredEvent>>,
+    buffers: BTreeMap<(String, i64), Vec<Buffered>>,
     buffered: usize,
     /// [`MAX_BUFFERED_EVENTS`], smaller in tests.
     max_buffered: usize,
@@ -280,12 +219,13 @@ struct LakeWriter {
 }
 
 impl LakeWriter {
-    fn push(&mut self, event: StoredEvent) -> anyhow::Result<()> {
+    /// Buffers `event`; `user_agent` is the request's full UA string if the key keeps it.
+    fn push(&mut self, event: StoredEvent, user_agent: Option<&'static str>) -> anyhow::Result<()> {
         // Objects are flushed by the edge within the hour the events arrived.
         let hour = event.received_at.div_euclid(3_600_000);
         let key = (event.tenant_id.clone(), hour);
         let buffer = self.buffers.entry(key.clone()).or_default();
-        buffer.push(event);
+        buffer.push(Buffered { event, user_agent });
         self.buffered += 1;
         let full = if buffer.len() >= self.object_events {
             Some(key)
@@ -304,8 +244,13 @@ impl LakeWriter {
         Ok(())
     }
 
-    fn write(&mut self, tenant: &str, events: &[StoredEvent]) -> anyhow::Result<()> {
-        let flushed_at = events.iter().map(|e| e.received_at).max().unwrap_or(0) + 1_000;
+    fn write(&mut self, tenant: &str, events: &[Buffered]) -> anyhow::Result<()> {
+        let flushed_at = events
+            .iter()
+            .map(|e| e.event.received_at)
+            .max()
+            .unwrap_or(0)
+            + 1_000;
         let mut random = [0u8; 10];
         random[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
         let key = BatchObjectKey::new(tenant, flushed_at, random);
@@ -316,8 +261,16 @@ impl LakeWriter {
         // Serialise first, then compress in one call (many small writes into the encoder are slow).
         let mut raw = Vec::with_capacity(events.len() * 700);
         for e in events {
-            serde_json::to_writer(&mut raw, e)?;
-            raw.push(b'\n');
+            match e.user_agent {
+                None => {
+                    serde_json::to_writer(&mut raw, &e.event)?;
+                    raw.push(b'\n');
+                }
+                // The line exactly as the edge writes it for a key that keeps UA strings.
+                Some(ua) => raw.extend_from_slice(
+                    with_user_agent_string(&serde_json::to_string(&e.event)?, ua).as_bytes(),
+                ),
+            }
         }
         let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 8), Compression::fast());
         gz.write_all(&raw)?;
@@ -385,12 +338,15 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             }
         })
         .collect();
-    // Viewers per tenant; a quarter identify, and pairs of anonymous ids share one user (two devices).
+    // Viewers per tenant, each in one browser; a quarter identify, and pairs of anonymous ids share
+    // one user (two devices).
+    let user_agents = UserAgentMix::default();
     let mut viewers: HashMap<String, Vec<Viewer>> = HashMap::new();
     for tenant in &config.tenants {
         let list = (0..config.viewers.max(1))
             .map(|i| Viewer {
                 anonymous_id: format!("anon-{tenant}-{i}"),
+                ua: user_agents.human(&mut rng),
                 identity: (i % 4 == 0).then(|| {
                     (
                         format!("user-{tenant}-{}", i / 8),
@@ -401,6 +357,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             .collect();
         viewers.insert(tenant.clone(), list);
     }
+    let keeps_user_agent = |tenant: &str| config.store_user_agent.iter().any(|t| t == tenant);
     let mut out = Generated::default();
     let mut view_number = 0u64;
     let earliest = config.now_ms - config.days.max(1) * 86_400_000;
@@ -409,9 +366,14 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         let tenant = rng.pick(&config.tenants).clone();
         let content = rng.pick(&contents);
         let viewer = rng.pick(&viewers[&tenant]);
-        let ua = *rng.pick(&UA_PROFILES);
         let place = *rng.pick(&PLACES);
         let bot = rng.chance(0.02);
+        // A crawler replays the page with its own UA; people watch in their browser.
+        let ua = if bot {
+            user_agents.bot(&mut rng)
+        } else {
+            viewer.ua
+        };
         let site = rng.pick(&SITES);
         let plan = if rng.chance(0.3) { "pro" } else { "free" };
         let start = rng.between(earliest, config.now_ms - 4 * 3_600_000);
@@ -432,16 +394,8 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         base.event.content_type = Some(content.kind);
         base.event.duration_s = Some(content.duration_s);
         base.event.page_url = Some(page_url.clone());
-        base.user_agent = UserAgentFields {
-            browser: Some(ua.browser.into()),
-            browser_version: Some("120.0".into()),
-            os: Some(ua.os.into()),
-            os_version: None,
-            device_type: Some(if bot { "bot" } else { ua.device_type }.into()),
-            device_brand: None,
-            device_model: ua.device_model.map(str::to_string),
-            user_agent: None,
-        };
+        base.user_agent = ua.fields();
+        let raw_user_agent = keeps_user_agent(&tenant).then_some(ua.user_agent);
         base.geo = GeoFields {
             continent: Some(place.continent.into()),
             country: Some(place.country.into()),
@@ -615,7 +569,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         out.distinct_events += events.len() as u64;
         out.events_written += (events.len() + retries.len()) as u64;
         for e in events.into_iter().chain(retries) {
-            writer.push(e)?;
+            writer.push(e, raw_user_agent)?;
         }
         if bot {
             out.bot_views += 1;
@@ -635,7 +589,9 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
                 e.event.anonymous_id = viewer.anonymous_id.clone();
                 e.event.user_id = Some(user.clone());
                 e.received_at = ts + 500;
-                writer.push(e)?;
+                // Sent from the viewer's browser, like its views.
+                e.user_agent = viewer.ua.fields();
+                writer.push(e, keeps_user_agent(tenant).then_some(viewer.ua.user_agent))?;
                 out.events_written += 1;
                 out.distinct_events += 1;
             }
@@ -668,7 +624,7 @@ mod tests {
             let mut e = template(if i % 2 == 0 { "acme" } else { "globex" });
             e.event.eid = format!("e{i}");
             e.received_at = 1_795_000_000_000 + i64::from(i % 4) * 3_600_000;
-            writer.push(e).expect("push");
+            writer.push(e, None).expect("push");
             assert!(writer.buffered <= 10, "at most the cap is held");
         }
         assert!(writer.objects >= 3, "objects written before the end");
@@ -685,6 +641,45 @@ mod tests {
         let mut want: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
         want.sort();
         assert_eq!(eids, want);
+    }
+
+    #[test]
+    fn lines_of_tenants_that_keep_user_agents_start_with_the_full_string_as_the_edge_writes_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            seed: 4,
+            tenants: vec!["acme".into(), "globex".into()],
+            events: 3_000,
+            days: 2,
+            now_ms: 1_795_000_000_000,
+            contents: 3,
+            viewers: 40,
+            object_events: 500,
+            keep_truth: false,
+            store_user_agent: vec!["globex".into()],
+        };
+        generate(&config, dir.path()).expect("generate");
+        let (mut kept, mut plain) = (0, 0);
+        for path in walk(dir.path()) {
+            let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("object"));
+            for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
+                let line = line.expect("line");
+                let v: Value = serde_json::from_str(&line).expect("json");
+                if v["tenant_id"] == "globex" {
+                    assert!(line.starts_with("{\"user_agent\":\""), "{line}");
+                    let row = user_agents::USER_AGENTS
+                        .iter()
+                        .find(|ua| v["user_agent"] == ua.user_agent)
+                        .expect("a real UA string");
+                    assert_eq!(v["device_type"], row.device_type, "{line}");
+                    kept += 1;
+                } else {
+                    assert!(v.get("user_agent").is_none(), "{line}");
+                    plain += 1;
+                }
+            }
+        }
+        assert!(kept > 1_000 && plain > 1_000, "{kept} {plain}");
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

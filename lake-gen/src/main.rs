@@ -20,6 +20,9 @@ struct Args {
         default_value = "acme,globex,initech,umbrella,hooli"
     )]
     tenants: Vec<String>,
+    /// Tenants whose key keeps the full UA string (`store_user_agent`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "globex")]
+    store_user_agent: Vec<String>,
     /// Days before now that views start in.
     #[arg(long, default_value_t = 30)]
     days: i64,
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             viewers: args.viewers,
             object_events: args.object_events,
             keep_truth: false,
+            store_user_agent: args.store_user_agent,
         },
         &args.out,
     )?;
