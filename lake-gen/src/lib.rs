@@ -3,9 +3,11 @@
 //! benchmarks.
 //!
 //! The generator decides each view's truth first (who watched what, for how long, with what start-up
-//! time, rebuffering and errors) and then writes the events an SDK and the edge would have produced for
-//! it, including the awkward parts: duplicates from retries, bots, identify calls that claim earlier
-//! views, continuations after 30 idle minutes, and events of one view spread over several objects.
+//! time, rebuffering, seeks and errors, in which browser: [`user_agents`]) and then writes the events an
+//! SDK and the edge would have produced for it, including the awkward parts: duplicates from retries,
+//! bots, identify calls that claim earlier views, continuations after 30 idle minutes, seeks that land
+//! in the middle of idle time (activity: the view stays whole) or start a continuation, heartbeats
+//! whose played ranges jump at a seek, and events of one view spread over several objects.
 //! [`expected`] computes the answers from the truth with plain Rust, independently of the server's SQL.
 
 pub mod expected;
@@ -24,7 +26,7 @@ use user_agents::{UserAgent, UserAgentMix};
 
 /// What a configuration generates, as a version: bump it whenever the same [`Config`] writes a
 /// different lake, so that lakes cached by the benchmarks are generated again.
-pub const DATASET_VERSION: &str = "lake-gen dataset 2 (real UA strings)";
+pub const DATASET_VERSION: &str = "lake-gen dataset 3 (real UA strings, seeks)";
 
 /// A small, fast, deterministic PRNG (SplitMix64): the same seed gives the same dataset.
 #[derive(Debug, Clone)]
@@ -118,6 +120,41 @@ pub const PLACES: [Place; 6] = [
 /// Sites that embed the player.
 pub const SITES: [&str; 3] = ["tv.example", "blog.example.org", "news.example.net"];
 
+/// Share of the views that play in which the viewer seeks (1 to 3 times), besides seeks around idle
+/// time: about a fifth of all views seek.
+const SEEKING_VIEWS: f64 = 0.25;
+
+/// Media seconds of a position in milliseconds.
+fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Where a seek from `from_ms` lands: mostly ahead (half of those a short skip of up to 30 s), else
+/// back; at least 5 s away and at least 1 s before the end. None when the content is too short.
+fn seek_target_ms(rng: &mut Rng, from_ms: i64, duration_ms: i64) -> Option<i64> {
+    let latest = duration_ms - 1_000;
+    let (ahead, back) = (from_ms + 5_000 <= latest, from_ms >= 5_000);
+    if ahead && (!back || rng.chance(0.7)) {
+        let furthest = if rng.chance(0.5) {
+            (from_ms + 30_000).min(latest)
+        } else {
+            latest
+        };
+        Some(rng.between(from_ms + 5_000, furthest))
+    } else if back {
+        Some(rng.between(0, from_ms - 5_000))
+    } else {
+        None
+    }
+}
+
+/// A `seek` as the SDK sends it: the new position, and where it came from (`from_s`, a field the
+/// contract does not know, so the edge keeps it in `props`).
+fn seek_fields(e: &mut ClientEvent, from_s: f64, to_s: f64) {
+    e.position_s = Some(to_s);
+    e.props.insert("from_s".into(), Value::from(from_s));
+}
+
 /// What one view was, as the generator decided it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TruthView {
@@ -177,8 +214,12 @@ pub struct Generated {
     pub distinct_events: u64,
     pub objects: u64,
     pub bytes: u64,
+    /// Playback attempts (view ids), bots included.
+    pub views: u64,
     /// Views of bots (written, never counted).
     pub bot_views: u64,
+    /// Views of people with at least one seek.
+    pub seek_views: u64,
 }
 
 struct Content {
@@ -445,6 +486,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             plan: Some(plan),
         };
         let outcome = rng.below(100);
+        let mut seeks = 0u32;
         let mut clock = start;
         let mut continuation: Option<TruthView> = None;
         if outcome < 8 {
@@ -469,45 +511,102 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             });
             truth.ttff_ms = Some(ttff);
             truth.reached_first_frame = true;
-            let mut position = if rng.chance(0.2) {
-                (content.duration_s * 0.3).floor()
+            // Media time in whole milliseconds, as the SDK rounds it.
+            let duration_ms = (content.duration_s * 1000.0) as i64;
+            let mut position_ms = if rng.chance(0.2) {
+                (content.duration_s * 0.3).floor() as i64 * 1000
             } else {
-                0.0
+                0
             };
-            let want_s = rng.between(3, (content.duration_s as i64).min(1_800)) as f64;
-            let mut watched_s = 0.0;
-            while watched_s < want_s && position < content.duration_s {
-                let step = (want_s - watched_s)
-                    .min(10.0)
-                    .min(content.duration_s - position);
+            let want_ms = rng.between(3, (content.duration_s as i64).min(1_800)) * 1000;
+            // Watched times at which the viewer moves the playhead, latest first.
+            let mut seeks_at_ms: Vec<i64> = if rng.chance(SEEKING_VIEWS) {
+                let count = match rng.below(20) {
+                    0..=11 => 1,
+                    12..=16 => 2,
+                    _ => 3,
+                };
+                let mut at: Vec<i64> = (0..count).map(|_| rng.between(1_000, want_ms)).collect();
+                at.sort_unstable_by(|a, b| b.cmp(a));
+                at
+            } else {
+                Vec::new()
+            };
+            let mut watched_ms = 0;
+            while watched_ms < want_ms && position_ms < duration_ms {
+                let step = (want_ms - watched_ms)
+                    .min(10_000)
+                    .min(duration_ms - position_ms);
                 let rebuffer = if rng.chance(0.12) {
                     rng.between(300, 3_000)
                 } else {
                     0
                 };
                 if rebuffer > 0 {
+                    let at = seconds(position_ms);
                     emit(&mut events, EventType::RebufferStart, clock + 1, &|e| {
-                        e.position_s = Some(position)
+                        e.position_s = Some(at)
                     });
                 }
-                clock += (step * 1000.0) as i64 + rebuffer;
-                let (from, to) = (position, position + step);
+                // A seek inside this heartbeat's interval (away from its ends) splits its played
+                // range: the heartbeat reports both parts, as the SDK's do.
+                while seeks_at_ms.last().is_some_and(|&at| at < watched_ms + 500) {
+                    seeks_at_ms.pop();
+                }
+                let seek = seeks_at_ms
+                    .last()
+                    .filter(|&&at| at <= watched_ms + step - 500)
+                    .copied()
+                    .and_then(|at| {
+                        let from_ms = position_ms + (at - watched_ms);
+                        seek_target_ms(&mut rng, from_ms, duration_ms)
+                            .map(|to_ms| (at, from_ms, to_ms))
+                    });
+                let (played, progress, seeking) = match seek {
+                    Some((at, from_ms, to_ms)) => {
+                        seeks_at_ms.pop();
+                        let before = at - watched_ms;
+                        // Seeking takes a moment, neither watched nor rebuffering; `seek` is sent
+                        // when it ends (`seeked`).
+                        let seeking = rng.between(150, 1_500);
+                        let (from, to) = (seconds(from_ms), seconds(to_ms));
+                        emit(
+                            &mut events,
+                            EventType::Seek,
+                            clock + rebuffer + before + seeking,
+                            &|e| seek_fields(e, from, to),
+                        );
+                        seeks += 1;
+                        let after = (step - before).min(duration_ms - to_ms);
+                        let played =
+                            vec![[seconds(position_ms), from], [to, seconds(to_ms + after)]];
+                        position_ms = to_ms + after;
+                        (played, before + after, seeking)
+                    }
+                    None => {
+                        let played = vec![[seconds(position_ms), seconds(position_ms + step)]];
+                        position_ms += step;
+                        (played, step, 0)
+                    }
+                };
+                clock += progress + rebuffer + seeking;
+                let at = seconds(position_ms);
                 emit(&mut events, EventType::Heartbeat, clock, &|e| {
-                    e.watched_ms = Some((step * 1000.0) as i64);
+                    e.watched_ms = Some(progress);
                     e.rebuffer_ms = Some(rebuffer);
-                    e.played = Some(vec![[from, to]]);
-                    e.position_s = Some(to);
+                    e.played = Some(played.clone());
+                    e.position_s = Some(at);
                 });
-                truth.watched_ms += (step * 1000.0) as i64;
+                truth.watched_ms += progress;
                 truth.rebuffer_ms += rebuffer;
-                truth.played.push([from, to]);
-                watched_s += step;
-                position = to;
+                truth.played.extend(played);
+                watched_ms += progress;
             }
-            if position >= content.duration_s {
+            if position_ms >= duration_ms {
                 clock += 5;
+                let at = seconds(position_ms);
                 emit(&mut events, EventType::Ended, clock, &|e| {
-                    e.position_s = Some(position)
+                    e.position_s = Some(at)
                 });
             } else if rng.chance(0.04) {
                 clock += 500;
@@ -517,44 +616,79 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
                 });
                 truth.fatal_error = true;
             } else if rng.chance(0.06) {
-                // The tab sat idle for 40 minutes, then playback resumed: a view of its own.
-                clock += 40 * 60_000;
-                let mut next = TruthView {
-                    segment: 1,
-                    started_ms: clock + 10_000,
-                    ttff_ms: None,
-                    watched_ms: 0,
-                    rebuffer_ms: 0,
-                    fatal_error: false,
-                    reached_first_frame: true,
-                    played: Vec::new(),
-                    plan: None,
-                    ..truth.clone()
+                // The tab sat idle (paused) for 40 minutes or more, then playback resumed. Seeks are
+                // activity like any event: one in the middle of the idle time keeps every gap within
+                // 30 minutes (one view); else the resumed part is a view of its own, which a seek on
+                // coming back starts.
+                let idle_seek = match rng.below(3) {
+                    0 => None,
+                    kind => seek_target_ms(&mut rng, position_ms, duration_ms).map(|to| (kind, to)),
+                };
+                let from = seconds(position_ms);
+                let mut next = match idle_seek {
+                    Some((1, to_ms)) => {
+                        clock += rng.between(15, 29) * 60_000;
+                        let to = seconds(to_ms);
+                        emit(&mut events, EventType::Seek, clock, &|e| {
+                            seek_fields(e, from, to)
+                        });
+                        seeks += 1;
+                        position_ms = to_ms;
+                        clock += rng.between(15, 29) * 60_000;
+                        None
+                    }
+                    seek_on_return => {
+                        clock += 40 * 60_000;
+                        let mut started_ms = clock + 10_000;
+                        if let Some((_, to_ms)) = seek_on_return {
+                            let to = seconds(to_ms);
+                            emit(&mut events, EventType::Seek, clock, &|e| {
+                                seek_fields(e, from, to)
+                            });
+                            seeks += 1;
+                            position_ms = to_ms;
+                            started_ms = clock;
+                        }
+                        Some(TruthView {
+                            segment: 1,
+                            started_ms,
+                            ttff_ms: None,
+                            watched_ms: 0,
+                            rebuffer_ms: 0,
+                            fatal_error: false,
+                            reached_first_frame: true,
+                            played: Vec::new(),
+                            plan: None,
+                            ..truth.clone()
+                        })
+                    }
                 };
                 for _ in 0..rng.between(1, 3) {
-                    if position >= content.duration_s - 10.0 {
+                    if position_ms >= duration_ms - 10_000 {
                         break;
                     }
                     clock += 10_000;
-                    let (from, to) = (position, position + 10.0);
+                    let (from, to) = (seconds(position_ms), seconds(position_ms + 10_000));
                     emit(&mut events, EventType::Heartbeat, clock, &|e| {
                         e.watched_ms = Some(10_000);
                         e.rebuffer_ms = Some(0);
                         e.played = Some(vec![[from, to]]);
                         e.position_s = Some(to);
                     });
-                    next.watched_ms += 10_000;
-                    next.played.push([from, to]);
-                    position = to;
+                    let view = next.as_mut().unwrap_or(&mut truth);
+                    view.watched_ms += 10_000;
+                    view.played.push([from, to]);
+                    position_ms += 10_000;
                 }
-                if next.watched_ms > 0 {
-                    continuation = Some(next);
-                }
+                continuation = next.filter(|v| v.watched_ms > 0);
             }
             if rng.chance(0.5) {
                 clock += 100;
                 emit(&mut events, EventType::ViewEnd, clock, &|_| {});
             }
+        }
+        if seeks > 0 && !bot {
+            out.seek_views += 1;
         }
         // Retries: a few events reach the lake twice, in other objects.
         let retries: Vec<StoredEvent> = events
@@ -571,6 +705,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         for e in events.into_iter().chain(retries) {
             writer.push(e, raw_user_agent)?;
         }
+        out.views += 1;
         if bot {
             out.bot_views += 1;
         } else if config.keep_truth {
@@ -679,7 +814,140 @@ mod tests {
                 }
             }
         }
-        assert!(kept > 1_000 && plain > 1_000, "{kept} {plain}");
+        assert!(kept > 500 && plain > 500, "{kept} {plain}");
+    }
+
+    /// Every line of every object under `dir`.
+    fn lines(dir: &Path) -> Vec<Value> {
+        let mut out = Vec::new();
+        for path in walk(dir) {
+            let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("object"));
+            for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
+                out.push(serde_json::from_str(&line.expect("line")).expect("json"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_fifth_of_views_seek_and_the_next_heartbeat_plays_from_where_the_seek_landed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            seed: 11,
+            tenants: vec!["acme".into()],
+            events: 60_000,
+            days: 3,
+            now_ms: 1_795_000_000_000,
+            contents: 8,
+            viewers: 200,
+            object_events: 5_000,
+            keep_truth: true,
+            store_user_agent: Vec::new(),
+        };
+        let generated = generate(&config, dir.path()).expect("generate");
+        let people = generated.views - generated.bot_views;
+        let share = generated.seek_views as f64 / people as f64;
+        assert!(
+            (0.15..=0.25).contains(&share),
+            "{share} of {people} views seek"
+        );
+        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
+        for e in lines(dir.path()) {
+            if let Some(view) = e["view_id"].as_str() {
+                by_view.entry(view.to_string()).or_default().push(e);
+            }
+        }
+        let (mut split, mut seeks) = (0, 0);
+        for events in by_view.values_mut() {
+            events.sort_by_key(|e| e["ts"].as_i64());
+            for (i, e) in events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e["type"] == "seek")
+            {
+                seeks += 1;
+                let (from, to) = (&e["props"]["from_s"], &e["position_s"]);
+                assert!(from.is_f64() && to.is_f64() && from != to, "{e}");
+                let next = events[i..]
+                    .iter()
+                    .find(|h| h["type"] == "heartbeat")
+                    .map(|h| h["played"].as_array().expect("played").clone());
+                match next.as_deref() {
+                    // Sought mid-interval: played up to the seek, then on from where it landed.
+                    Some([before, after]) => {
+                        assert_eq!(&before[1], from);
+                        assert_eq!(&after[0], to);
+                        split += 1;
+                    }
+                    Some([after]) => assert_eq!(&after[0], to),
+                    Some(other) => panic!("unexpected ranges {other:?}"),
+                    None => {}
+                }
+            }
+        }
+        assert!(
+            split > 100 && seeks > split,
+            "{split} split heartbeats, {seeks} seeks"
+        );
+    }
+
+    #[test]
+    fn a_seek_during_idle_time_keeps_the_view_whole_and_one_after_it_starts_the_next_view() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            seed: 12,
+            tenants: vec!["acme".into()],
+            events: 80_000,
+            days: 5,
+            now_ms: 1_795_000_000_000,
+            contents: 8,
+            viewers: 300,
+            object_events: 5_000,
+            keep_truth: true,
+            store_user_agent: Vec::new(),
+        };
+        let generated = generate(&config, dir.path()).expect("generate");
+        let mut truth: HashMap<&str, Vec<&TruthView>> = HashMap::new();
+        for view in &generated.truth {
+            truth.entry(&view.view_id).or_default().push(view);
+        }
+        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
+        for e in lines(dir.path()) {
+            if let Some(view) = e["view_id"].as_str() {
+                by_view.entry(view.to_string()).or_default().push(e);
+            }
+        }
+        let (mut bridging, mut starting) = (0, 0);
+        const IDLE_MS: i64 = 30 * 60_000;
+        for (view_id, events) in &mut by_view {
+            events.sort_by_key(|e| e["ts"].as_i64());
+            events.dedup_by(|a, b| a["eid"] == b["eid"]);
+            let ts: Vec<i64> = events.iter().filter_map(|e| e["ts"].as_i64()).collect();
+            for i in 1..events.len() {
+                if events[i]["type"] != "seek" {
+                    continue;
+                }
+                let Some(views) = truth.get(view_id.as_str()) else {
+                    continue; // a bot's
+                };
+                let after = ts.get(i + 1).map_or(0, |next| next - ts[i]);
+                if ts[i] - ts[i - 1] <= IDLE_MS && ts[i] - ts[i - 1] + after > IDLE_MS {
+                    // Without the seek the view would split here; with it, it is one view.
+                    assert!(after <= IDLE_MS);
+                    assert!(views.iter().all(|v| v.segment == 0), "{view_id}");
+                    bridging += 1;
+                } else if ts[i] - ts[i - 1] > IDLE_MS && after > 0 {
+                    // The seek is the first event of the resumed part, which played.
+                    let resumed = views.iter().find(|v| v.segment == 1).expect("resumed view");
+                    assert_eq!(resumed.started_ms, ts[i], "{view_id}");
+                    starting += 1;
+                }
+            }
+        }
+        assert!(
+            bridging > 5 && starting > 5,
+            "{bridging} bridging, {starting} starting"
+        );
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

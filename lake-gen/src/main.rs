@@ -74,5 +74,12 @@ fn main() -> anyhow::Result<()> {
         generated.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
+    let people = (generated.views - generated.bot_views).max(1);
+    println!(
+        "{} views ({} of bots); {:.1} % of the others seek",
+        generated.views,
+        generated.bot_views,
+        100.0 * generated.seek_views as f64 / people as f64
+    );
     Ok(())
 }
