@@ -52,6 +52,7 @@ pub fn dimension(view: &TruthView, name: &str) -> Option<String> {
 
 /// The rendering engine of a UA (docs/api.md: Blink, Gecko, WebKit where known): every browser on
 /// iOS is WebKit; else the engine of the browser families the dashboards know, None for the others.
+/// The list restates rollup-server's on purpose: the truth never calls the server's code.
 pub fn browser_engine(ua: &UserAgent) -> Option<&'static str> {
     if ua.os == Some("iOS") {
         return Some("WebKit");

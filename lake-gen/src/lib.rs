@@ -782,16 +782,9 @@ mod tests {
     fn lines_of_tenants_that_keep_user_agents_start_with_the_full_string_as_the_edge_writes_them() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config {
-            seed: 4,
             tenants: vec!["acme".into(), "globex".into()],
-            events: 3_000,
-            days: 2,
-            now_ms: 1_795_000_000_000,
-            contents: 3,
-            viewers: 40,
-            object_events: 500,
-            keep_truth: false,
             store_user_agent: vec!["globex".into()],
+            ..small_config(4, 3_000, 40)
         };
         generate(&config, dir.path()).expect("generate");
         let (mut kept, mut plain) = (0, 0);
@@ -817,49 +810,55 @@ mod tests {
         assert!(kept > 500 && plain > 500, "{kept} {plain}");
     }
 
-    /// Every line of every object under `dir`.
-    fn lines(dir: &Path) -> Vec<Value> {
-        let mut out = Vec::new();
+    /// A small one-tenant dataset with its truth.
+    fn small_config(seed: u64, events: u64, viewers: u64) -> Config {
+        Config {
+            seed,
+            tenants: vec!["acme".into()],
+            events,
+            days: 3,
+            now_ms: 1_795_000_000_000,
+            contents: 8,
+            viewers,
+            object_events: 5_000,
+            keep_truth: true,
+            store_user_agent: Vec::new(),
+        }
+    }
+
+    /// The events of each view id under `dir`, once each (retried copies left out), in time order.
+    fn events_by_view(dir: &Path) -> HashMap<String, Vec<Value>> {
+        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
         for path in walk(dir) {
             let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("object"));
             for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
-                out.push(serde_json::from_str(&line.expect("line")).expect("json"));
+                let e: Value = serde_json::from_str(&line.expect("line")).expect("json");
+                if let Some(view) = e["view_id"].as_str() {
+                    by_view.entry(view.to_string()).or_default().push(e);
+                }
             }
         }
-        out
+        for events in by_view.values_mut() {
+            events.sort_by(|a, b| {
+                (a["ts"].as_i64(), a["eid"].as_str()).cmp(&(b["ts"].as_i64(), b["eid"].as_str()))
+            });
+            events.dedup_by(|a, b| a["eid"] == b["eid"]);
+        }
+        by_view
     }
 
     #[test]
     fn a_fifth_of_views_seek_and_the_next_heartbeat_plays_from_where_the_seek_landed() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
-            seed: 11,
-            tenants: vec!["acme".into()],
-            events: 60_000,
-            days: 3,
-            now_ms: 1_795_000_000_000,
-            contents: 8,
-            viewers: 200,
-            object_events: 5_000,
-            keep_truth: true,
-            store_user_agent: Vec::new(),
-        };
-        let generated = generate(&config, dir.path()).expect("generate");
+        let generated = generate(&small_config(11, 60_000, 200), dir.path()).expect("generate");
         let people = generated.views - generated.bot_views;
         let share = generated.seek_views as f64 / people as f64;
         assert!(
             (0.15..=0.25).contains(&share),
             "{share} of {people} views seek"
         );
-        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
-        for e in lines(dir.path()) {
-            if let Some(view) = e["view_id"].as_str() {
-                by_view.entry(view.to_string()).or_default().push(e);
-            }
-        }
         let (mut split, mut seeks) = (0, 0);
-        for events in by_view.values_mut() {
-            events.sort_by_key(|e| e["ts"].as_i64());
+        for events in events_by_view(dir.path()).values() {
             for (i, e) in events
                 .iter()
                 .enumerate()
@@ -894,34 +893,14 @@ mod tests {
     #[test]
     fn a_seek_during_idle_time_keeps_the_view_whole_and_one_after_it_starts_the_next_view() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
-            seed: 12,
-            tenants: vec!["acme".into()],
-            events: 80_000,
-            days: 5,
-            now_ms: 1_795_000_000_000,
-            contents: 8,
-            viewers: 300,
-            object_events: 5_000,
-            keep_truth: true,
-            store_user_agent: Vec::new(),
-        };
-        let generated = generate(&config, dir.path()).expect("generate");
+        let generated = generate(&small_config(12, 80_000, 300), dir.path()).expect("generate");
         let mut truth: HashMap<&str, Vec<&TruthView>> = HashMap::new();
         for view in &generated.truth {
             truth.entry(&view.view_id).or_default().push(view);
         }
-        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
-        for e in lines(dir.path()) {
-            if let Some(view) = e["view_id"].as_str() {
-                by_view.entry(view.to_string()).or_default().push(e);
-            }
-        }
         let (mut bridging, mut starting) = (0, 0);
         const IDLE_MS: i64 = 30 * 60_000;
-        for (view_id, events) in &mut by_view {
-            events.sort_by_key(|e| e["ts"].as_i64());
-            events.dedup_by(|a, b| a["eid"] == b["eid"]);
+        for (view_id, events) in &events_by_view(dir.path()) {
             let ts: Vec<i64> = events.iter().filter_map(|e| e["ts"].as_i64()).collect();
             for i in 1..events.len() {
                 if events[i]["type"] != "seek" {
@@ -936,7 +915,9 @@ mod tests {
                     assert!(after <= IDLE_MS);
                     assert!(views.iter().all(|v| v.segment == 0), "{view_id}");
                     bridging += 1;
-                } else if ts[i] - ts[i - 1] > IDLE_MS && after > 0 {
+                } else if ts[i] - ts[i - 1] > IDLE_MS
+                    && events[i + 1..].iter().any(|e| e["type"] == "heartbeat")
+                {
                     // The seek is the first event of the resumed part, which played.
                     let resumed = views.iter().find(|v| v.segment == 1).expect("resumed view");
                     assert_eq!(resumed.started_ms, ts[i], "{view_id}");
