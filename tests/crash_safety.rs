@@ -37,6 +37,7 @@ fn killing_the_loader_twenty_times_loses_and_doubles_nothing() {
         viewers: 500,
         object_events: 400,
         keep_truth: true,
+        store_user_agent: vec!["globex".into()],
     });
     let (generated, db, lake_arg) = (&fixture.generated, &fixture.db, &fixture.lake);
     let mut rng = Rng::new(2026);

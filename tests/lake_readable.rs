@@ -18,6 +18,7 @@ fn duckdb_and_clickhouse_count_the_apis_views_from_the_raw_lake() {
         viewers: 100,
         object_events: 500,
         keep_truth: false,
+        store_user_agent: vec!["globex".into()],
     });
     fixture.ingest();
     let server = fixture.serve();

@@ -336,7 +336,10 @@ fn expected_answers(
     lake: &BenchLake,
     queries: &[(DashboardQuery, PeerQuery)],
 ) -> anyhow::Result<Answers> {
-    use lake_gen::expected::{day_label, engagement, grouped, metrics, plays, Step};
+    use lake_gen::expected::{
+        day_label, engagement, grouped, mave_browser, mave_device_type, mave_platform, metrics,
+        plays, Step,
+    };
     eprintln!("  regenerating the lake's truth for the expected answers ...");
     let scratch = tempfile::tempdir()?;
     let truth = lake_gen::generate(&lake.config(true), scratch.path())?.truth;
@@ -393,21 +396,13 @@ fn expected_answers(
                         for b in [
                             "brave", "chrome", "edge", "firefox", "ie", "opera", "other", "safari",
                         ] {
-                            row.push(count(&|v| v.ua.mave_browser == b));
+                            row.push(count(&|v| mave_browser(v.ua) == b));
                         }
                         for d in ["desktop", "mobile", "other", "tablet"] {
-                            row.push(count(&|v| {
-                                let t = v.ua.device_type;
-                                let t = if ["desktop", "mobile", "tablet"].contains(&t) {
-                                    t
-                                } else {
-                                    "other"
-                                };
-                                t == d
-                            }));
+                            row.push(count(&|v| mave_device_type(v.ua) == d));
                         }
                         for pl in ["android", "ios", "linux", "mac", "other", "windows"] {
-                            row.push(count(&|v| v.ua.mave_platform == pl));
+                            row.push(count(&|v| mave_platform(v.ua) == pl));
                         }
                         row
                     })

@@ -27,7 +27,8 @@ pub struct BenchLake {
 
 impl BenchLake {
     /// The lake of `events` events under ~/.cache/tapemetric/bench (or `dir`), generated once: a
-    /// `COMPLETE` marker holding the generation time says it is whole.
+    /// `COMPLETE` marker holding the generation time and [`lake_gen::DATASET_VERSION`] says it is
+    /// whole and what this lake-gen writes (else it is generated again).
     pub fn cached(events: u64, dir: Option<PathBuf>) -> BenchLake {
         let dir = dir.unwrap_or_else(|| {
             std::env::var("HOME")
@@ -37,7 +38,9 @@ impl BenchLake {
                 .join(format!("lake-{events}"))
         });
         let marker = dir.join("COMPLETE");
-        if !marker.exists() {
+        let current = std::fs::read_to_string(&marker)
+            .is_ok_and(|t| t.lines().nth(1) == Some(lake_gen::DATASET_VERSION));
+        if !current {
             let now = now_ms();
             let _ = std::fs::remove_dir_all(&dir);
             eprintln!(
@@ -47,7 +50,8 @@ impl BenchLake {
             let started = Instant::now();
             let generated = lake_gen::generate(&bench_config(events, now, false), &dir)
                 .unwrap_or_else(|e| panic!("generate: {e}"));
-            std::fs::write(&marker, format!("{now}\n")).unwrap_or_else(|e| panic!("marker: {e}"));
+            std::fs::write(&marker, format!("{now}\n{}\n", lake_gen::DATASET_VERSION))
+                .unwrap_or_else(|e| panic!("marker: {e}"));
             eprintln!(
                 "generated {} events in {} objects ({:.0} MB) in {:.0} s",
                 generated.events_written,
@@ -58,7 +62,7 @@ impl BenchLake {
         }
         let generated_at_ms = std::fs::read_to_string(&marker)
             .ok()
-            .and_then(|t| t.trim().parse().ok())
+            .and_then(|t| t.lines().next()?.trim().parse().ok())
             .unwrap_or_else(now_ms);
         BenchLake {
             dir,
@@ -107,6 +111,7 @@ fn bench_config(events: u64, now_ms: i64, keep_truth: bool) -> lake_gen::Config 
         viewers: 50_000,
         object_events: 20_000,
         keep_truth,
+        store_user_agent: vec![BENCH_TENANTS[1].to_string()],
     }
 }
 

@@ -37,6 +37,7 @@ fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
         viewers: 60,
         object_events: 500,
         keep_truth: true,
+        store_user_agent: vec!["globex".into()],
     });
     let (generated, now_ms, db) = (&fixture.generated, fixture.now_ms, &fixture.db);
     fixture.ingest();

@@ -1,6 +1,7 @@
 //! Expected answers computed from the generator's truth with plain Rust (no SQL, no server code): the
 //! metric definitions of docs/api.md, applied to [`TruthView`]s.
 
+use crate::user_agents::UserAgent;
 use crate::TruthView;
 use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
@@ -27,11 +28,17 @@ pub fn dimension(view: &TruthView, name: &str) -> Option<String> {
     let v = match name {
         "playbackId" | "contentId" => view.content_id.clone(),
         "contentType" => view.content_type.to_string(),
-        "browser" => view.ua.browser.to_string(),
-        "browserEngine" => view.ua.engine.to_string(),
-        "os" => view.ua.os.to_string(),
+        "browser" => return view.ua.browser.map(str::to_string),
+        "browserEngine" => return browser_engine(view.ua).map(str::to_string),
+        "os" => return view.ua.os.map(str::to_string),
         "deviceType" => view.ua.device_type.to_string(),
-        "device" => return view.ua.device_model.map(str::to_string),
+        "device" => {
+            return view
+                .ua
+                .device_model
+                .or(view.ua.device_brand)
+                .map(str::to_string)
+        }
         "continent" => view.place.continent.to_string(),
         "country" => view.place.country.to_string(),
         "subdivision" => view.place.subdivision.to_string(),
@@ -41,6 +48,67 @@ pub fn dimension(view: &TruthView, name: &str) -> Option<String> {
         _ => return None,
     };
     Some(v)
+}
+
+/// The rendering engine of a UA (docs/api.md: Blink, Gecko, WebKit where known): every browser on
+/// iOS is WebKit; else the engine of the browser families the dashboards know, None for the others.
+/// The list restates rollup-server's on purpose: the truth never calls the server's code.
+pub fn browser_engine(ua: &UserAgent) -> Option<&'static str> {
+    if ua.os == Some("iOS") {
+        return Some("WebKit");
+    }
+    Some(match ua.browser? {
+        "Safari" | "Mobile Safari" | "Mobile Safari UI/WKWebView" => "WebKit",
+        "Firefox" | "Firefox Mobile" | "Firefox iOS" => "Gecko",
+        "Chrome"
+        | "Chrome Mobile"
+        | "Chrome Mobile WebView"
+        | "Chromium"
+        | "Edge"
+        | "Opera"
+        | "Samsung Internet"
+        | "Brave"
+        | "Vivaldi"
+        | "Yandex Browser"
+        | "HeadlessChrome" => "Blink",
+        _ => return None,
+    })
+}
+
+/// mave's browser name (brave, chrome, edge, firefox, ie, opera, safari, else other).
+pub fn mave_browser(ua: &UserAgent) -> &'static str {
+    match ua.browser {
+        Some("Brave") => "brave",
+        Some(b) if b == "Edge" || b.starts_with("Edge ") => "edge",
+        Some(b) if b.starts_with("Opera") => "opera",
+        Some("IE" | "IE Mobile") => "ie",
+        Some(b) if b.starts_with("Firefox") => "firefox",
+        Some(b) if b.starts_with("Chrome") || b == "Chromium" || b == "HeadlessChrome" => "chrome",
+        Some(b) if b.contains("Safari") => "safari",
+        _ => "other",
+    }
+}
+
+/// mave's device type (desktop, mobile, tablet, else other).
+pub fn mave_device_type(ua: &UserAgent) -> &'static str {
+    match ua.device_type {
+        "desktop" => "desktop",
+        "mobile" => "mobile",
+        "tablet" => "tablet",
+        _ => "other",
+    }
+}
+
+/// mave's platform (android, ios, linux, mac, windows, else other).
+pub fn mave_platform(ua: &UserAgent) -> &'static str {
+    match ua.os {
+        Some("Android") => "android",
+        Some("iOS" | "iPadOS") => "ios",
+        Some("Mac OS X" | "macOS") => "mac",
+        Some("Windows") => "windows",
+        Some("Linux" | "Ubuntu" | "Debian" | "Fedora" | "Chrome OS" | "ChromeOS") => "linux",
+        _ => "other",
+    }
 }
 
 /// Livepeer-style metrics of a group of views.

@@ -3,14 +3,18 @@
 //! benchmarks.
 //!
 //! The generator decides each view's truth first (who watched what, for how long, with what start-up
-//! time, rebuffering and errors) and then writes the events an SDK and the edge would have produced for
-//! it, including the awkward parts: duplicates from retries, bots, identify calls that claim earlier
-//! views, continuations after 30 idle minutes, and events of one view spread over several objects.
+//! time, rebuffering, seeks and errors, in which browser: [`user_agents`]) and then writes the events an
+//! SDK and the edge would have produced for it, including the awkward parts: duplicates from retries,
+//! bots, identify calls that claim earlier views, continuations after 30 idle minutes, seeks that land
+//! in the middle of idle time (activity: the view stays whole) or start a continuation, heartbeats
+//! whose played ranges jump at a seek, and events of one view spread over several objects.
 //! [`expected`] computes the answers from the truth with plain Rust, independently of the server's SQL.
 
 pub mod expected;
+pub mod user_agents;
 
 use event_schema::batch_key::BatchObjectKey;
+use event_schema::key_policy::with_user_agent_string;
 use event_schema::{ClientEvent, ContentType, EventType, GeoFields, StoredEvent, UserAgentFields};
 use flate2::write::GzEncoder;
 use flate2::Compression;
@@ -18,6 +22,11 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use user_agents::{UserAgent, UserAgentMix};
+
+/// What a configuration generates, as a version: bump it whenever the same [`Config`] writes a
+/// different lake, so that lakes cached by the benchmarks are generated again.
+pub const DATASET_VERSION: &str = "lake-gen dataset 3 (real UA strings, seeks)";
 
 /// A small, fast, deterministic PRNG (SplitMix64): the same seed gives the same dataset.
 #[derive(Debug, Clone)]
@@ -58,85 +67,6 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
-
-/// A UA profile as the edge's parser reports it, with the names mave and the engine use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UaProfile {
-    pub browser: &'static str,
-    pub engine: &'static str,
-    pub os: &'static str,
-    pub device_type: &'static str,
-    pub device_model: Option<&'static str>,
-    pub mave_browser: &'static str,
-    pub mave_platform: &'static str,
-}
-
-/// The UA profiles views are drawn from.
-pub const UA_PROFILES: [UaProfile; 7] = [
-    UaProfile {
-        browser: "Chrome",
-        engine: "Blink",
-        os: "Windows",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "chrome",
-        mave_platform: "windows",
-    },
-    UaProfile {
-        browser: "Firefox",
-        engine: "Gecko",
-        os: "Linux",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "firefox",
-        mave_platform: "linux",
-    },
-    UaProfile {
-        browser: "Safari",
-        engine: "WebKit",
-        os: "Mac OS X",
-        device_type: "desktop",
-        device_model: Some("Mac"),
-        mave_browser: "safari",
-        mave_platform: "mac",
-    },
-    UaProfile {
-        browser: "Mobile Safari",
-        engine: "WebKit",
-        os: "iOS",
-        device_type: "mobile",
-        device_model: Some("iPhone"),
-        mave_browser: "safari",
-        mave_platform: "ios",
-    },
-    UaProfile {
-        browser: "Chrome Mobile",
-        engine: "Blink",
-        os: "Android",
-        device_type: "mobile",
-        device_model: Some("Pixel 8"),
-        mave_browser: "chrome",
-        mave_platform: "android",
-    },
-    UaProfile {
-        browser: "Edge",
-        engine: "Blink",
-        os: "Windows",
-        device_type: "desktop",
-        device_model: None,
-        mave_browser: "edge",
-        mave_platform: "windows",
-    },
-    UaProfile {
-        browser: "Safari",
-        engine: "WebKit",
-        os: "iOS",
-        device_type: "tablet",
-        device_model: Some("iPad"),
-        mave_browser: "safari",
-        mave_platform: "ios",
-    },
-];
 
 /// A place as the edge's `request.cf` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +120,41 @@ pub const PLACES: [Place; 6] = [
 /// Sites that embed the player.
 pub const SITES: [&str; 3] = ["tv.example", "blog.example.org", "news.example.net"];
 
+/// Share of the views that play in which the viewer seeks (1 to 3 times), besides seeks around idle
+/// time: about a fifth of all views seek.
+const SEEKING_VIEWS: f64 = 0.25;
+
+/// Media seconds of a position in milliseconds.
+fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Where a seek from `from_ms` lands: mostly ahead (half of those a short skip of up to 30 s), else
+/// back; at least 5 s away and at least 1 s before the end. None when the content is too short.
+fn seek_target_ms(rng: &mut Rng, from_ms: i64, duration_ms: i64) -> Option<i64> {
+    let latest = duration_ms - 1_000;
+    let (ahead, back) = (from_ms + 5_000 <= latest, from_ms >= 5_000);
+    if ahead && (!back || rng.chance(0.7)) {
+        let furthest = if rng.chance(0.5) {
+            (from_ms + 30_000).min(latest)
+        } else {
+            latest
+        };
+        Some(rng.between(from_ms + 5_000, furthest))
+    } else if back {
+        Some(rng.between(0, from_ms - 5_000))
+    } else {
+        None
+    }
+}
+
+/// A `seek` as the SDK sends it: the new position, and where it came from (`from_s`, a field the
+/// contract does not know, so the edge keeps it in `props`).
+fn seek_fields(e: &mut ClientEvent, from_s: f64, to_s: f64) {
+    e.position_s = Some(to_s);
+    e.props.insert("from_s".into(), Value::from(from_s));
+}
+
 /// What one view was, as the generator decided it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TruthView {
@@ -211,7 +176,8 @@ pub struct TruthView {
     pub reached_first_frame: bool,
     pub played: Vec<[f64; 2]>,
     pub source: String,
-    pub ua: UaProfile,
+    /// The viewer's browser (one per anonymous id, as a browser's local storage is).
+    pub ua: &'static UserAgent,
     pub place: Place,
     /// The `plan` custom prop of the view's first event.
     pub plan: Option<&'static str>,
@@ -234,6 +200,8 @@ pub struct Config {
     pub object_events: usize,
     /// Keep the truth of every view (for known answers; off for big benchmark sets).
     pub keep_truth: bool,
+    /// Tenants whose key keeps the full UA string (`store_user_agent`): their events carry it.
+    pub store_user_agent: Vec<String>,
 }
 
 /// What was written.
@@ -246,8 +214,12 @@ pub struct Generated {
     pub distinct_events: u64,
     pub objects: u64,
     pub bytes: u64,
+    /// Playback attempts (view ids), bots included.
+    pub views: u64,
     /// Views of bots (written, never counted).
     pub bot_views: u64,
+    /// Views of people with at least one seek.
+    pub seek_views: u64,
 }
 
 struct Content {
@@ -258,6 +230,7 @@ struct Content {
 
 struct Viewer {
     anonymous_id: String,
+    ua: &'static UserAgent,
     /// (user id, time of identify)
     identity: Option<(String, i64)>,
 }
@@ -266,11 +239,18 @@ struct Viewer {
 /// a 100 M-event lake fits in memory. Lakes of up to this many events are written exactly as before.
 const MAX_BUFFERED_EVENTS: usize = 11_000_000;
 
+/// An event as the edge buffers it, with the full UA string of its request when the key opted in
+/// to keeping it (the edge adds it to the event's line as it buffers the request).
+struct Buffered {
+    event: StoredEvent,
+    user_agent: Option<&'static str>,
+}
+
 /// Buffers events per (tenant, flush hour) and writes full objects.
 struct LakeWriter {
     root: PathBuf,
     object_events: usize,
-    buffers: BTreeMap<(String, i64), Vec<StoredEvent>>,
+    buffers: BTreeMap<(String, i64), Vec<Buffered>>,
     buffered: usize,
     /// [`MAX_BUFFERED_EVENTS`], smaller in tests.
     max_buffered: usize,
@@ -280,12 +260,13 @@ struct LakeWriter {
 }
 
 impl LakeWriter {
-    fn push(&mut self, event: StoredEvent) -> anyhow::Result<()> {
+    /// Buffers `event`; `user_agent` is the request's full UA string if the key keeps it.
+    fn push(&mut self, event: StoredEvent, user_agent: Option<&'static str>) -> anyhow::Result<()> {
         // Objects are flushed by the edge within the hour the events arrived.
         let hour = event.received_at.div_euclid(3_600_000);
         let key = (event.tenant_id.clone(), hour);
         let buffer = self.buffers.entry(key.clone()).or_default();
-        buffer.push(event);
+        buffer.push(Buffered { event, user_agent });
         self.buffered += 1;
         let full = if buffer.len() >= self.object_events {
             Some(key)
@@ -304,8 +285,13 @@ impl LakeWriter {
         Ok(())
     }
 
-    fn write(&mut self, tenant: &str, events: &[StoredEvent]) -> anyhow::Result<()> {
-        let flushed_at = events.iter().map(|e| e.received_at).max().unwrap_or(0) + 1_000;
+    fn write(&mut self, tenant: &str, events: &[Buffered]) -> anyhow::Result<()> {
+        let flushed_at = events
+            .iter()
+            .map(|e| e.event.received_at)
+            .max()
+            .unwrap_or(0)
+            + 1_000;
         let mut random = [0u8; 10];
         random[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
         let key = BatchObjectKey::new(tenant, flushed_at, random);
@@ -316,8 +302,16 @@ impl LakeWriter {
         // Serialise first, then compress in one call (many small writes into the encoder are slow).
         let mut raw = Vec::with_capacity(events.len() * 700);
         for e in events {
-            serde_json::to_writer(&mut raw, e)?;
-            raw.push(b'\n');
+            match e.user_agent {
+                None => {
+                    serde_json::to_writer(&mut raw, &e.event)?;
+                    raw.push(b'\n');
+                }
+                // The line exactly as the edge writes it for a key that keeps UA strings.
+                Some(ua) => raw.extend_from_slice(
+                    with_user_agent_string(&serde_json::to_string(&e.event)?, ua).as_bytes(),
+                ),
+            }
         }
         let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 8), Compression::fast());
         gz.write_all(&raw)?;
@@ -385,12 +379,15 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             }
         })
         .collect();
-    // Viewers per tenant; a quarter identify, and pairs of anonymous ids share one user (two devices).
+    // Viewers per tenant, each in one browser; a quarter identify, and pairs of anonymous ids share
+    // one user (two devices).
+    let user_agents = UserAgentMix::default();
     let mut viewers: HashMap<String, Vec<Viewer>> = HashMap::new();
     for tenant in &config.tenants {
         let list = (0..config.viewers.max(1))
             .map(|i| Viewer {
                 anonymous_id: format!("anon-{tenant}-{i}"),
+                ua: user_agents.human(&mut rng),
                 identity: (i % 4 == 0).then(|| {
                     (
                         format!("user-{tenant}-{}", i / 8),
@@ -401,6 +398,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             .collect();
         viewers.insert(tenant.clone(), list);
     }
+    let keeps_user_agent = |tenant: &str| config.store_user_agent.iter().any(|t| t == tenant);
     let mut out = Generated::default();
     let mut view_number = 0u64;
     let earliest = config.now_ms - config.days.max(1) * 86_400_000;
@@ -409,9 +407,14 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         let tenant = rng.pick(&config.tenants).clone();
         let content = rng.pick(&contents);
         let viewer = rng.pick(&viewers[&tenant]);
-        let ua = *rng.pick(&UA_PROFILES);
         let place = *rng.pick(&PLACES);
         let bot = rng.chance(0.02);
+        // A crawler replays the page with its own UA; people watch in their browser.
+        let ua = if bot {
+            user_agents.bot(&mut rng)
+        } else {
+            viewer.ua
+        };
         let site = rng.pick(&SITES);
         let plan = if rng.chance(0.3) { "pro" } else { "free" };
         let start = rng.between(earliest, config.now_ms - 4 * 3_600_000);
@@ -432,16 +435,8 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         base.event.content_type = Some(content.kind);
         base.event.duration_s = Some(content.duration_s);
         base.event.page_url = Some(page_url.clone());
-        base.user_agent = UserAgentFields {
-            browser: Some(ua.browser.into()),
-            browser_version: Some("120.0".into()),
-            os: Some(ua.os.into()),
-            os_version: None,
-            device_type: Some(if bot { "bot" } else { ua.device_type }.into()),
-            device_brand: None,
-            device_model: ua.device_model.map(str::to_string),
-            user_agent: None,
-        };
+        base.user_agent = ua.fields();
+        let raw_user_agent = keeps_user_agent(&tenant).then_some(ua.user_agent);
         base.geo = GeoFields {
             continent: Some(place.continent.into()),
             country: Some(place.country.into()),
@@ -491,6 +486,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             plan: Some(plan),
         };
         let outcome = rng.below(100);
+        let mut seeks = 0u32;
         let mut clock = start;
         let mut continuation: Option<TruthView> = None;
         if outcome < 8 {
@@ -515,45 +511,102 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             });
             truth.ttff_ms = Some(ttff);
             truth.reached_first_frame = true;
-            let mut position = if rng.chance(0.2) {
-                (content.duration_s * 0.3).floor()
+            // Media time in whole milliseconds, as the SDK rounds it.
+            let duration_ms = (content.duration_s * 1000.0) as i64;
+            let mut position_ms = if rng.chance(0.2) {
+                (content.duration_s * 0.3).floor() as i64 * 1000
             } else {
-                0.0
+                0
             };
-            let want_s = rng.between(3, (content.duration_s as i64).min(1_800)) as f64;
-            let mut watched_s = 0.0;
-            while watched_s < want_s && position < content.duration_s {
-                let step = (want_s - watched_s)
-                    .min(10.0)
-                    .min(content.duration_s - position);
+            let want_ms = rng.between(3, (content.duration_s as i64).min(1_800)) * 1000;
+            // Watched times at which the viewer moves the playhead, latest first.
+            let mut seeks_at_ms: Vec<i64> = if rng.chance(SEEKING_VIEWS) {
+                let count = match rng.below(20) {
+                    0..=11 => 1,
+                    12..=16 => 2,
+                    _ => 3,
+                };
+                let mut at: Vec<i64> = (0..count).map(|_| rng.between(1_000, want_ms)).collect();
+                at.sort_unstable_by(|a, b| b.cmp(a));
+                at
+            } else {
+                Vec::new()
+            };
+            let mut watched_ms = 0;
+            while watched_ms < want_ms && position_ms < duration_ms {
+                let step = (want_ms - watched_ms)
+                    .min(10_000)
+                    .min(duration_ms - position_ms);
                 let rebuffer = if rng.chance(0.12) {
                     rng.between(300, 3_000)
                 } else {
                     0
                 };
                 if rebuffer > 0 {
+                    let at = seconds(position_ms);
                     emit(&mut events, EventType::RebufferStart, clock + 1, &|e| {
-                        e.position_s = Some(position)
+                        e.position_s = Some(at)
                     });
                 }
-                clock += (step * 1000.0) as i64 + rebuffer;
-                let (from, to) = (position, position + step);
+                // A seek inside this heartbeat's interval (away from its ends) splits its played
+                // range: the heartbeat reports both parts, as the SDK's do.
+                while seeks_at_ms.last().is_some_and(|&at| at < watched_ms + 500) {
+                    seeks_at_ms.pop();
+                }
+                let seek = seeks_at_ms
+                    .last()
+                    .filter(|&&at| at <= watched_ms + step - 500)
+                    .copied()
+                    .and_then(|at| {
+                        let from_ms = position_ms + (at - watched_ms);
+                        seek_target_ms(&mut rng, from_ms, duration_ms)
+                            .map(|to_ms| (at, from_ms, to_ms))
+                    });
+                let (played, progress, seeking) = match seek {
+                    Some((at, from_ms, to_ms)) => {
+                        seeks_at_ms.pop();
+                        let before = at - watched_ms;
+                        // Seeking takes a moment, neither watched nor rebuffering; `seek` is sent
+                        // when it ends (`seeked`).
+                        let seeking = rng.between(150, 1_500);
+                        let (from, to) = (seconds(from_ms), seconds(to_ms));
+                        emit(
+                            &mut events,
+                            EventType::Seek,
+                            clock + rebuffer + before + seeking,
+                            &|e| seek_fields(e, from, to),
+                        );
+                        seeks += 1;
+                        let after = (step - before).min(duration_ms - to_ms);
+                        let played =
+                            vec![[seconds(position_ms), from], [to, seconds(to_ms + after)]];
+                        position_ms = to_ms + after;
+                        (played, before + after, seeking)
+                    }
+                    None => {
+                        let played = vec![[seconds(position_ms), seconds(position_ms + step)]];
+                        position_ms += step;
+                        (played, step, 0)
+                    }
+                };
+                clock += progress + rebuffer + seeking;
+                let at = seconds(position_ms);
                 emit(&mut events, EventType::Heartbeat, clock, &|e| {
-                    e.watched_ms = Some((step * 1000.0) as i64);
+                    e.watched_ms = Some(progress);
                     e.rebuffer_ms = Some(rebuffer);
-                    e.played = Some(vec![[from, to]]);
-                    e.position_s = Some(to);
+                    e.played = Some(played.clone());
+                    e.position_s = Some(at);
                 });
-                truth.watched_ms += (step * 1000.0) as i64;
+                truth.watched_ms += progress;
                 truth.rebuffer_ms += rebuffer;
-                truth.played.push([from, to]);
-                watched_s += step;
-                position = to;
+                truth.played.extend(played);
+                watched_ms += progress;
             }
-            if position >= content.duration_s {
+            if position_ms >= duration_ms {
                 clock += 5;
+                let at = seconds(position_ms);
                 emit(&mut events, EventType::Ended, clock, &|e| {
-                    e.position_s = Some(position)
+                    e.position_s = Some(at)
                 });
             } else if rng.chance(0.04) {
                 clock += 500;
@@ -563,44 +616,79 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
                 });
                 truth.fatal_error = true;
             } else if rng.chance(0.06) {
-                // The tab sat idle for 40 minutes, then playback resumed: a view of its own.
-                clock += 40 * 60_000;
-                let mut next = TruthView {
-                    segment: 1,
-                    started_ms: clock + 10_000,
-                    ttff_ms: None,
-                    watched_ms: 0,
-                    rebuffer_ms: 0,
-                    fatal_error: false,
-                    reached_first_frame: true,
-                    played: Vec::new(),
-                    plan: None,
-                    ..truth.clone()
+                // The tab sat idle (paused) for 40 minutes or more, then playback resumed. Seeks are
+                // activity like any event: one in the middle of the idle time keeps every gap within
+                // 30 minutes (one view); else the resumed part is a view of its own, which a seek on
+                // coming back starts.
+                let idle_seek = match rng.below(3) {
+                    0 => None,
+                    kind => seek_target_ms(&mut rng, position_ms, duration_ms).map(|to| (kind, to)),
+                };
+                let from = seconds(position_ms);
+                let mut next = match idle_seek {
+                    Some((1, to_ms)) => {
+                        clock += rng.between(15, 29) * 60_000;
+                        let to = seconds(to_ms);
+                        emit(&mut events, EventType::Seek, clock, &|e| {
+                            seek_fields(e, from, to)
+                        });
+                        seeks += 1;
+                        position_ms = to_ms;
+                        clock += rng.between(15, 29) * 60_000;
+                        None
+                    }
+                    seek_on_return => {
+                        clock += 40 * 60_000;
+                        let mut started_ms = clock + 10_000;
+                        if let Some((_, to_ms)) = seek_on_return {
+                            let to = seconds(to_ms);
+                            emit(&mut events, EventType::Seek, clock, &|e| {
+                                seek_fields(e, from, to)
+                            });
+                            seeks += 1;
+                            position_ms = to_ms;
+                            started_ms = clock;
+                        }
+                        Some(TruthView {
+                            segment: 1,
+                            started_ms,
+                            ttff_ms: None,
+                            watched_ms: 0,
+                            rebuffer_ms: 0,
+                            fatal_error: false,
+                            reached_first_frame: true,
+                            played: Vec::new(),
+                            plan: None,
+                            ..truth.clone()
+                        })
+                    }
                 };
                 for _ in 0..rng.between(1, 3) {
-                    if position >= content.duration_s - 10.0 {
+                    if position_ms >= duration_ms - 10_000 {
                         break;
                     }
                     clock += 10_000;
-                    let (from, to) = (position, position + 10.0);
+                    let (from, to) = (seconds(position_ms), seconds(position_ms + 10_000));
                     emit(&mut events, EventType::Heartbeat, clock, &|e| {
                         e.watched_ms = Some(10_000);
                         e.rebuffer_ms = Some(0);
                         e.played = Some(vec![[from, to]]);
                         e.position_s = Some(to);
                     });
-                    next.watched_ms += 10_000;
-                    next.played.push([from, to]);
-                    position = to;
+                    let view = next.as_mut().unwrap_or(&mut truth);
+                    view.watched_ms += 10_000;
+                    view.played.push([from, to]);
+                    position_ms += 10_000;
                 }
-                if next.watched_ms > 0 {
-                    continuation = Some(next);
-                }
+                continuation = next.filter(|v| v.watched_ms > 0);
             }
             if rng.chance(0.5) {
                 clock += 100;
                 emit(&mut events, EventType::ViewEnd, clock, &|_| {});
             }
+        }
+        if seeks > 0 && !bot {
+            out.seek_views += 1;
         }
         // Retries: a few events reach the lake twice, in other objects.
         let retries: Vec<StoredEvent> = events
@@ -615,8 +703,9 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         out.distinct_events += events.len() as u64;
         out.events_written += (events.len() + retries.len()) as u64;
         for e in events.into_iter().chain(retries) {
-            writer.push(e)?;
+            writer.push(e, raw_user_agent)?;
         }
+        out.views += 1;
         if bot {
             out.bot_views += 1;
         } else if config.keep_truth {
@@ -635,7 +724,9 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
                 e.event.anonymous_id = viewer.anonymous_id.clone();
                 e.event.user_id = Some(user.clone());
                 e.received_at = ts + 500;
-                writer.push(e)?;
+                // Sent from the viewer's browser, like its views.
+                e.user_agent = viewer.ua.fields();
+                writer.push(e, keeps_user_agent(tenant).then_some(viewer.ua.user_agent))?;
                 out.events_written += 1;
                 out.distinct_events += 1;
             }
@@ -668,7 +759,7 @@ mod tests {
             let mut e = template(if i % 2 == 0 { "acme" } else { "globex" });
             e.event.eid = format!("e{i}");
             e.received_at = 1_795_000_000_000 + i64::from(i % 4) * 3_600_000;
-            writer.push(e).expect("push");
+            writer.push(e, None).expect("push");
             assert!(writer.buffered <= 10, "at most the cap is held");
         }
         assert!(writer.objects >= 3, "objects written before the end");
@@ -685,6 +776,159 @@ mod tests {
         let mut want: Vec<String> = (0..40).map(|i| format!("e{i}")).collect();
         want.sort();
         assert_eq!(eids, want);
+    }
+
+    #[test]
+    fn lines_of_tenants_that_keep_user_agents_start_with_the_full_string_as_the_edge_writes_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Config {
+            tenants: vec!["acme".into(), "globex".into()],
+            store_user_agent: vec!["globex".into()],
+            ..small_config(4, 3_000, 40)
+        };
+        generate(&config, dir.path()).expect("generate");
+        let (mut kept, mut plain) = (0, 0);
+        for path in walk(dir.path()) {
+            let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("object"));
+            for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
+                let line = line.expect("line");
+                let v: Value = serde_json::from_str(&line).expect("json");
+                if v["tenant_id"] == "globex" {
+                    assert!(line.starts_with("{\"user_agent\":\""), "{line}");
+                    let row = user_agents::USER_AGENTS
+                        .iter()
+                        .find(|ua| v["user_agent"] == ua.user_agent)
+                        .expect("a real UA string");
+                    assert_eq!(v["device_type"], row.device_type, "{line}");
+                    kept += 1;
+                } else {
+                    assert!(v.get("user_agent").is_none(), "{line}");
+                    plain += 1;
+                }
+            }
+        }
+        assert!(kept > 500 && plain > 500, "{kept} {plain}");
+    }
+
+    /// A small one-tenant dataset with its truth.
+    fn small_config(seed: u64, events: u64, viewers: u64) -> Config {
+        Config {
+            seed,
+            tenants: vec!["acme".into()],
+            events,
+            days: 3,
+            now_ms: 1_795_000_000_000,
+            contents: 8,
+            viewers,
+            object_events: 5_000,
+            keep_truth: true,
+            store_user_agent: Vec::new(),
+        }
+    }
+
+    /// The events of each view id under `dir`, once each (retried copies left out), in time order.
+    fn events_by_view(dir: &Path) -> HashMap<String, Vec<Value>> {
+        let mut by_view: HashMap<String, Vec<Value>> = HashMap::new();
+        for path in walk(dir) {
+            let gz = flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("object"));
+            for line in std::io::BufRead::lines(std::io::BufReader::new(gz)) {
+                let e: Value = serde_json::from_str(&line.expect("line")).expect("json");
+                if let Some(view) = e["view_id"].as_str() {
+                    by_view.entry(view.to_string()).or_default().push(e);
+                }
+            }
+        }
+        for events in by_view.values_mut() {
+            events.sort_by(|a, b| {
+                (a["ts"].as_i64(), a["eid"].as_str()).cmp(&(b["ts"].as_i64(), b["eid"].as_str()))
+            });
+            events.dedup_by(|a, b| a["eid"] == b["eid"]);
+        }
+        by_view
+    }
+
+    #[test]
+    fn a_fifth_of_views_seek_and_the_next_heartbeat_plays_from_where_the_seek_landed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let generated = generate(&small_config(11, 60_000, 200), dir.path()).expect("generate");
+        let people = generated.views - generated.bot_views;
+        let share = generated.seek_views as f64 / people as f64;
+        assert!(
+            (0.15..=0.25).contains(&share),
+            "{share} of {people} views seek"
+        );
+        let (mut split, mut seeks) = (0, 0);
+        for events in events_by_view(dir.path()).values() {
+            for (i, e) in events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e["type"] == "seek")
+            {
+                seeks += 1;
+                let (from, to) = (&e["props"]["from_s"], &e["position_s"]);
+                assert!(from.is_f64() && to.is_f64() && from != to, "{e}");
+                let next = events[i..]
+                    .iter()
+                    .find(|h| h["type"] == "heartbeat")
+                    .map(|h| h["played"].as_array().expect("played").clone());
+                match next.as_deref() {
+                    // Sought mid-interval: played up to the seek, then on from where it landed.
+                    Some([before, after]) => {
+                        assert_eq!(&before[1], from);
+                        assert_eq!(&after[0], to);
+                        split += 1;
+                    }
+                    Some([after]) => assert_eq!(&after[0], to),
+                    Some(other) => panic!("unexpected ranges {other:?}"),
+                    None => {}
+                }
+            }
+        }
+        assert!(
+            split > 100 && seeks > split,
+            "{split} split heartbeats, {seeks} seeks"
+        );
+    }
+
+    #[test]
+    fn a_seek_during_idle_time_keeps_the_view_whole_and_one_after_it_starts_the_next_view() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let generated = generate(&small_config(12, 80_000, 300), dir.path()).expect("generate");
+        let mut truth: HashMap<&str, Vec<&TruthView>> = HashMap::new();
+        for view in &generated.truth {
+            truth.entry(&view.view_id).or_default().push(view);
+        }
+        let (mut bridging, mut starting) = (0, 0);
+        const IDLE_MS: i64 = 30 * 60_000;
+        for (view_id, events) in &events_by_view(dir.path()) {
+            let ts: Vec<i64> = events.iter().filter_map(|e| e["ts"].as_i64()).collect();
+            for i in 1..events.len() {
+                if events[i]["type"] != "seek" {
+                    continue;
+                }
+                let Some(views) = truth.get(view_id.as_str()) else {
+                    continue; // a bot's
+                };
+                let after = ts.get(i + 1).map_or(0, |next| next - ts[i]);
+                if ts[i] - ts[i - 1] <= IDLE_MS && ts[i] - ts[i - 1] + after > IDLE_MS {
+                    // Without the seek the view would split here; with it, it is one view.
+                    assert!(after <= IDLE_MS);
+                    assert!(views.iter().all(|v| v.segment == 0), "{view_id}");
+                    bridging += 1;
+                } else if ts[i] - ts[i - 1] > IDLE_MS
+                    && events[i + 1..].iter().any(|e| e["type"] == "heartbeat")
+                {
+                    // The seek is the first event of the resumed part, which played.
+                    let resumed = views.iter().find(|v| v.segment == 1).expect("resumed view");
+                    assert_eq!(resumed.started_ms, ts[i], "{view_id}");
+                    starting += 1;
+                }
+            }
+        }
+        assert!(
+            bridging > 5 && starting > 5,
+            "{bridging} bridging, {starting} starting"
+        );
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -20,6 +20,9 @@ struct Args {
         default_value = "acme,globex,initech,umbrella,hooli"
     )]
     tenants: Vec<String>,
+    /// Tenants whose key keeps the full UA string (`store_user_agent`), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "globex")]
+    store_user_agent: Vec<String>,
     /// Days before now that views start in.
     #[arg(long, default_value_t = 30)]
     days: i64,
@@ -59,6 +62,7 @@ fn main() -> anyhow::Result<()> {
             viewers: args.viewers,
             object_events: args.object_events,
             keep_truth: false,
+            store_user_agent: args.store_user_agent,
         },
         &args.out,
     )?;
@@ -69,6 +73,13 @@ fn main() -> anyhow::Result<()> {
         generated.objects,
         generated.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
+    );
+    let people = (generated.views - generated.bot_views).max(1);
+    println!(
+        "{} views ({} of bots); {:.1} % of the others seek",
+        generated.views,
+        generated.bot_views,
+        100.0 * generated.seek_views as f64 / people as f64
     );
     Ok(())
 }
