@@ -71,6 +71,21 @@ impl Store {
         blobs: &[&[u8]],
         decoded: DecodedChunk,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
+        // One DuckDB thread while storing: the next chunk decodes on the other cores meanwhile,
+        // and DuckDB's idle workers spinning for tasks cost more than its parallelism gains on
+        // these statements (10 M events: 13.4 s and 21 CPU-s against 14.3 s and 23 CPU-s).
+        self.conn.execute_batch("SET threads = 1")?;
+        let loaded = self.load_decoded_in_tx(objects, blobs, decoded);
+        self.conn.execute_batch("RESET threads")?;
+        loaded
+    }
+
+    fn load_decoded_in_tx(
+        &mut self,
+        objects: &[ObjectRecord<'_>],
+        blobs: &[&[u8]],
+        decoded: DecodedChunk,
+    ) -> Result<Vec<LoadOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = vec![LoadOutcome::default(); objects.len()];
         let mut fresh = Vec::new();
@@ -211,16 +226,35 @@ fn id_batch(load: &DecodedLoad) -> Result<ArrowBatchRegistration, StoreError> {
     ])
 }
 
-/// Ids of the batch stored before.
+/// Ids of the batch stored before. The semi-join reads only the two hash columns of `events` (a
+/// tenant string per stored event made it three times slower); the few candidates it finds are
+/// then matched with their tenant (the same eid may belong to two tenants).
 fn stored_duplicates(
     tx: &Transaction<'_>,
     ids: &ArrowBatchRegistration,
 ) -> Result<HashSet<(String, i128)>, StoreError> {
+    let candidates: Vec<(i64, i64)> = tx
+        .prepare(
+            "SELECT e.eid_hi, e.eid_lo FROM events e SEMI JOIN arrow(?) i
+             ON e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo",
+        )?
+        .query_map(params![ids], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if candidates.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found = scan(vec![
+        ("hi", ints(candidates.iter().map(|c| Some(c.0)))),
+        ("lo", ints(candidates.iter().map(|c| Some(c.1)))),
+    ])?;
     let mut stmt = tx.prepare(
-        "SELECT e.tenant_id, e.eid_hi, e.eid_lo FROM events e SEMI JOIN arrow(?) i
+        "SELECT DISTINCT e.tenant_id, e.eid_hi, e.eid_lo
+         FROM events e
+         JOIN (SELECT DISTINCT hi, lo FROM arrow(?)) c ON e.eid_hi = c.hi AND e.eid_lo = c.lo
+         SEMI JOIN arrow(?) i
          ON e.tenant_id = i.tenant_id AND e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo",
     )?;
-    let rows = stmt.query_map(params![ids], |row| {
+    let rows = stmt.query_map(params![&found, ids], |row| {
         let (hi, lo) = (row.get::<_, i64>(1)?, row.get::<_, i64>(2)?);
         Ok((
             row.get::<_, String>(0)?,

@@ -111,6 +111,27 @@ impl TimeStep {
         }
     }
 
+    /// The bucket of `started_ms` (epoch ms, UTC). Hours, days and weeks (from Monday) are integer
+    /// arithmetic: timestamp functions cost more per view than the rest of a query. Views start after
+    /// 1970 (events older than the ingest window are refused), so the division rounds down.
+    fn bucket_sql(self) -> String {
+        const DAY: i64 = 86_400_000;
+        match self {
+            TimeStep::Hour => "started_ms // 3600000 * 3600000".into(),
+            TimeStep::Day => format!("started_ms // {DAY} * {DAY}"),
+            // 1970-01-01 was a Thursday: weeks start 3 days before it.
+            TimeStep::Week => format!(
+                "(started_ms + {m}) // {w} * {w} - {m}",
+                m = 3 * DAY,
+                w = 7 * DAY
+            ),
+            TimeStep::Month | TimeStep::Year => format!(
+                "epoch_ms(date_trunc('{}', make_timestamp(started_ms * 1000)))",
+                self.sql_unit()
+            ),
+        }
+    }
+
     fn sql_unit(self) -> &'static str {
         match self {
             TimeStep::Hour => "hour",
@@ -173,10 +194,7 @@ pub fn view_metrics(
         .map(|d| d.sql().to_string())
         .collect();
     if let Some(step) = query.time_step {
-        groups.push(format!(
-            "epoch_ms(date_trunc('{}', make_timestamp(started_ms * 1000)))",
-            step.sql_unit()
-        ));
+        groups.push(step.bucket_sql());
     }
     let select_groups = if groups.is_empty() {
         String::new()
@@ -399,7 +417,7 @@ fn number(x: f64) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::{ObjectRecord, Store};
     use event_schema::{validate_event, GeoFields, StoredEvent, UserAgentFields};
@@ -630,5 +648,37 @@ mod tests {
             ..MetricsQuery::default()
         };
         assert!(s.view_metrics("acme", &missing).expect("q").is_empty());
+    }
+
+    /// Timestamps from 2000 to 2040, each a random millisecond.
+    pub(crate) fn sample_instants() -> Vec<i64> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..2000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                946_684_800_000 + (x % (40 * 365 * 86_400_000)) as i64
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integer_buckets_equal_the_calendar_ones() {
+        let conn = Connection::open_in_memory().expect("duckdb");
+        conn.execute_batch("CREATE TABLE t (started_ms BIGINT)")
+            .expect("table");
+        for ms in sample_instants() {
+            conn.execute("INSERT INTO t VALUES (?)", [ms]).expect("row");
+        }
+        for step in [TimeStep::Hour, TimeStep::Day, TimeStep::Week] {
+            let sql = format!(
+                "SELECT count(*) FROM t WHERE {} <> epoch_ms(date_trunc('{}', make_timestamp(started_ms * 1000)))",
+                step.bucket_sql(),
+                step.sql_unit()
+            );
+            let wrong: i64 = conn.query_row(&sql, [], |r| r.get(0)).expect("query");
+            assert_eq!(wrong, 0, "{step:?}");
+        }
     }
 }

@@ -118,8 +118,9 @@ pub async fn pull_once(
     let (mut done, mut bytes) = (0usize, 0u64);
     // Chunks are fetched and decoded one ahead of the store: decoding needs no database, so the
     // next chunk decodes while the store takes this one.
+    let pending_bytes: u64 = pending.iter().map(|o| o.size).sum();
     let mut chunks = split_chunks(pending, chunk_objects).into_iter();
-    let seen = Arc::new(SeenIds::new(0));
+    let seen = Arc::new(SeenIds::for_gzip_bytes(pending_bytes));
     let mut ahead = chunks
         .next()
         .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));
