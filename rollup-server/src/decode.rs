@@ -102,6 +102,10 @@ impl IdTable {
 /// over, and the database's check catches what it forgot.
 pub struct SeenIds {
     shards: Vec<std::sync::Mutex<IdTable>>,
+    /// The pull these are the events of, if any (see [`SeenIds::for_pull`]).
+    pull: Option<i64>,
+    /// Some shard started over: some earlier events are forgotten.
+    forgot: std::sync::atomic::AtomicBool,
 }
 
 impl SeenIds {
@@ -117,7 +121,32 @@ impl SeenIds {
             shards: (0..Self::SHARDS)
                 .map(|_| std::sync::Mutex::new(IdTable::with_capacity(per_shard)))
                 .collect(),
+            pull: None,
+            forgot: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The set of one pull (numbered `pull`, see `Store::next_pull`) of `gzip_bytes` of objects,
+    /// offered every event the pull decodes, chunk after chunk.
+    pub fn for_pull(pull: i64, gzip_bytes: u64) -> SeenIds {
+        SeenIds {
+            pull: Some(pull),
+            ..SeenIds::for_gzip_bytes(gzip_bytes)
+        }
+    }
+
+    /// As when a shard starts over (tests).
+    #[cfg(test)]
+    pub(crate) fn forget_some(&self) {
+        self.forgot
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The pull whose every event so far this set holds: `None` outside a pull, or once the set
+    /// has forgotten some.
+    pub fn complete_pull(&self) -> Option<i64> {
+        self.pull
+            .filter(|_| !self.forgot.load(std::sync::atomic::Ordering::Acquire))
     }
 
     /// An empty set sized for the events of `gzip_bytes` of lake objects.
@@ -145,6 +174,8 @@ impl SeenIds {
                 }
                 if set.len >= set.capacity() {
                     if set.len >= Self::MAX_IDS / Self::SHARDS {
+                        self.forgot
+                            .store(true, std::sync::atomic::Ordering::Release);
                         set.clear();
                     } else {
                         set.grow();

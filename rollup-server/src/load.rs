@@ -41,6 +41,7 @@ pub fn decode_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> Result<DecodedCh
     Ok(DecodedChunk {
         load,
         decode_s: clock.elapsed().as_secs_f64(),
+        pull: seen.and_then(SeenIds::complete_pull),
     })
 }
 
@@ -48,6 +49,10 @@ pub fn decode_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> Result<DecodedCh
 pub struct DecodedChunk {
     load: DecodedLoad,
     decode_s: f64,
+    /// The pull of the chunk, if its events were checked against every event of the pull's
+    /// earlier chunks while decoding: then the database only holds copies of them in events
+    /// of earlier pulls.
+    pull: Option<i64>,
 }
 
 impl Store {
@@ -103,19 +108,20 @@ impl Store {
         }
         let fresh_blobs: Vec<&[u8]> = fresh.iter().map(|&i| blobs[i]).collect();
         let clock = std::time::Instant::now();
-        let mut load = if fresh.len() == objects.len() {
-            decoded.load
+        let (mut load, mut pull) = if fresh.len() == objects.len() {
+            (decoded.load, decoded.pull)
         } else {
             // Some objects were loaded meanwhile (another pull): decode only the others.
-            decode_objects(&fresh_blobs, &HashSet::new(), decode_threads(), None)?
+            let load = decode_objects(&fresh_blobs, &HashSet::new(), decode_threads(), None)?;
+            (load, None)
         };
         let decoded_s = clock.elapsed().as_secs_f64();
         self.timings.read_s += decoded.decode_s;
 
         // Exactly once: events stored before are found by one semi-join of this load's ids.
-        let mut ids = id_batch(&load)?;
+        let mut ids = id_batch(&load, pull)?;
         let staged_s = clock.elapsed().as_secs_f64();
-        let stored = stored_duplicates(&tx, &ids)?;
+        let stored = stored_duplicates(&tx, &ids, pull)?;
         let probed_s = clock.elapsed().as_secs_f64();
         let mut exclude = stored;
         while !exclude.is_empty() {
@@ -123,8 +129,10 @@ impl Store {
             // The first decode skipped copies of events in the pull's earlier chunks; this one
             // does not know those chunks, so its ids are checked again until none is stored.
             load = decode_objects(&fresh_blobs, &exclude, decode_threads(), None)?;
-            ids = id_batch(&load)?;
-            let more = stored_duplicates(&tx, &ids)?;
+            // Decoded without the pull's set: copies in the pull's earlier chunks count too.
+            pull = None;
+            ids = id_batch(&load, pull)?;
+            let more = stored_duplicates(&tx, &ids, pull)?;
             if more.is_empty() {
                 break;
             }
@@ -211,8 +219,8 @@ fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(values.map(Some)))
 }
 
-/// The load's event ids (the shape of `events`).
-fn id_batch(load: &DecodedLoad) -> Result<ArrowBatchRegistration, StoreError> {
+/// The load's event ids (the shape of `events`), stored by `pull` (0: outside a pull).
+fn id_batch(load: &DecodedLoad, pull: Option<i64>) -> Result<ArrowBatchRegistration, StoreError> {
     let ids = &load.ids;
     let tenant = |id: &crate::decode::EventId| Some(load.tenants[id.tenant as usize].as_str());
     scan(vec![
@@ -223,22 +231,38 @@ fn id_batch(load: &DecodedLoad) -> Result<ArrowBatchRegistration, StoreError> {
         ),
         ("eid_lo", ints(ids.iter().map(|id| Some(id.hash as i64)))),
         ("ts", ints(ids.iter().map(|id| Some(id.ts)))),
+        ("pull", ints(ids.iter().map(|_| Some(pull.unwrap_or(0))))),
     ])
 }
 
-/// Ids of the batch stored before. The semi-join reads only the two hash columns of `events` (a
-/// tenant string per stored event made it three times slower); the few candidates it finds are
-/// then matched with their tenant (the same eid may belong to two tenants).
+/// Ids of the batch stored before: by earlier pulls if the batch is of `pull` and was checked
+/// against the pull's earlier chunks (the pull's own row groups are skipped by their zone maps),
+/// else by any load. The semi-join reads only the hash columns of `events`; the few candidates it
+/// finds are then matched with their tenant (the same eid may belong to two tenants).
 fn stored_duplicates(
     tx: &Transaction<'_>,
     ids: &ArrowBatchRegistration,
+    pull: Option<i64>,
 ) -> Result<HashSet<(String, i128)>, StoreError> {
+    // Pulls are numbered from 1; `i64::MAX` takes every stored event.
+    let before = pull.unwrap_or(i64::MAX);
+    // The first pull into an empty store (an import, a rebuild) has nothing to check against:
+    // counting reads only the `pull` column, one constant per row group.
+    let earlier: i64 = tx.query_row(
+        "SELECT count(*) FROM events WHERE pull < ?",
+        params![before],
+        |r| r.get(0),
+    )?;
+    if earlier == 0 {
+        return Ok(HashSet::new());
+    }
     let candidates: Vec<(i64, i64)> = tx
         .prepare(
             "SELECT e.eid_hi, e.eid_lo FROM events e SEMI JOIN arrow(?) i
-             ON e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo",
+             ON e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo
+             WHERE e.pull < ?",
         )?
-        .query_map(params![ids], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(params![ids, before], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     if candidates.is_empty() {
         return Ok(HashSet::new());
@@ -695,6 +719,67 @@ mod tests {
     /// A pull's second chunk repeats events of its first chunk and one stored before the pull: the
     /// stored one sends it down the slow path, whose decode does not know the first chunk, and the
     /// copies must still be skipped (the crash-safety test found this).
+    #[test]
+    fn a_pull_checks_earlier_pulls_in_the_database_and_its_own_chunks_in_memory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("pulls.duckdb")).expect("store");
+        let record = |key| ObjectRecord {
+            key,
+            tenant_id: None,
+            uploaded_ms: 1,
+            loaded_at_ms: 1,
+        };
+        let counts = |outcome: Vec<LoadOutcome>| (outcome[0].inserted, outcome[0].duplicates);
+        let first_pull = store.next_pull().expect("pull");
+        let seen = SeenIds::for_pull(first_pull, 0);
+        let a = object_of(0..1000);
+        let chunk = decode_chunk(&[&a], Some(&seen)).expect("decode");
+        let outcome = store.load_decoded(&[record("a")], &[&a], chunk);
+        assert_eq!(counts(outcome.expect("load a")), (1000, 0));
+
+        // The next pull: half of b was stored by the first pull, half of c is in b.
+        let pull = store.next_pull().expect("pull");
+        assert!(pull > first_pull);
+        let seen = SeenIds::for_pull(pull, 0);
+        let (b, c) = (object_of(500..1500), object_of(1000..2000));
+        let chunk_b = decode_chunk(&[&b], Some(&seen)).expect("decode");
+        let chunk_c = decode_chunk(&[&c], Some(&seen)).expect("decode");
+        let outcome = store.load_decoded(&[record("b")], &[&b], chunk_b);
+        assert_eq!(counts(outcome.expect("load b")), (500, 500));
+        let outcome = store.load_decoded(&[record("c")], &[&c], chunk_c);
+        assert_eq!(counts(outcome.expect("load c")), (500, 500));
+
+        // A set that forgot some of its pull's events (past its bound) cannot vouch for the pull's
+        // earlier chunks: the database check then covers them too.
+        let forgetful = SeenIds::for_pull(pull, 0);
+        forgetful.forget_some();
+        let d = object_of(1900..2100);
+        let chunk_d = decode_chunk(&[&d], Some(&forgetful)).expect("decode");
+        let outcome = store.load_decoded(&[record("d")], &[&d], chunk_d);
+        assert_eq!(counts(outcome.expect("load d")), (100, 100));
+
+        let (events, distinct): (i64, i64) = store
+            .conn
+            .query_row(
+                "SELECT count(*), count(DISTINCT (tenant_id, eid_hi, eid_lo)) FROM events",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("count");
+        assert_eq!((events, distinct), (2100, 2100));
+        let watched: i64 = store
+            .conn
+            .query_row("SELECT sum(watched_ms) FROM view_segments", [], |r| {
+                r.get(0)
+            })
+            .expect("sum");
+        assert_eq!(
+            watched,
+            2100 * 1000,
+            "every event counted once in the views"
+        );
+    }
+
     #[test]
     fn copies_of_a_pulls_earlier_chunk_stay_out_of_the_slow_path() {
         let dir = tempfile::tempdir().expect("temp dir");

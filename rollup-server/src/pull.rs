@@ -120,7 +120,8 @@ pub async fn pull_once(
     // next chunk decodes while the store takes this one.
     let pending_bytes: u64 = pending.iter().map(|o| o.size).sum();
     let mut chunks = split_chunks(pending, chunk_objects).into_iter();
-    let seen = Arc::new(SeenIds::for_gzip_bytes(pending_bytes));
+    let pull = with_store(store, |s| s.next_pull()).await?;
+    let seen = Arc::new(SeenIds::for_pull(pull, pending_bytes));
     let mut ahead = chunks
         .next()
         .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));

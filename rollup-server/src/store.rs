@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "006_view_state",
         include_str!("../migrations/006_view_state.sql"),
     ),
+    (
+        7,
+        "007_pull_of_event",
+        include_str!("../migrations/007_pull_of_event.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -243,6 +248,13 @@ impl Store {
     }
 
     /// Loads one batch object given as events (gzip NDJSON, as the edge writes it) with
+    /// A new pull's number: the events it stores carry it (see migration 007).
+    pub fn next_pull(&mut self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT nextval('pull_seq')", [], |r| r.get(0))?)
+    }
+
     /// [`Store::load_objects`], the path every pull takes.
     #[cfg(test)]
     pub fn load_batch(

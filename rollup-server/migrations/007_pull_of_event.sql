@@ -1,0 +1,6 @@
+-- Which pull stored each event. A pull checks the ids of its later chunks against its own earlier
+-- chunks in memory (src/decode.rs, SeenIds), so its check against the database only needs the events
+-- of earlier pulls; row groups written by the running pull are skipped by their zone maps. Events
+-- stored before this migration, and by loads outside a pull, have pull 0.
+ALTER TABLE events ADD COLUMN pull BIGINT NOT NULL DEFAULT 0;
+CREATE SEQUENCE pull_seq START 1;
