@@ -371,7 +371,7 @@ impl Store {
         tenant_id: &str,
         query: &crate::mave::PlaysQuery,
         now_ms: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
+    ) -> Result<Vec<crate::mave::SourceRow>, StoreError> {
         Ok(crate::mave::sources(&self.conn, tenant_id, query, now_ms)?)
     }
 

@@ -8,6 +8,7 @@ use crate::pull::{now_ms, with_store};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
@@ -224,22 +225,38 @@ async fn answer(
     raw: Option<String>,
     body: Bytes,
     kind: Answer,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let with_ranges = matches!(kind, Answer::Engagement);
     let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, with_ranges)?;
     let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| match kind {
-        Answer::Plays => s.mave_plays(&tenant, &query, now_ms()),
-        Answer::Sources => s.mave_sources(&tenant, &query, now_ms()),
-        Answer::Engagement => s.mave_engagement(&tenant, &query, ranges, now_ms()),
+    let rows = with_store(&state.store, move |s| {
+        Ok(match kind {
+            Answer::Plays => Rows::Values("views", s.mave_plays(&tenant, &query, now_ms())?),
+            Answer::Sources => Rows::Sources(s.mave_sources(&tenant, &query, now_ms())?),
+            Answer::Engagement => Rows::Values(
+                "engagement",
+                s.mave_engagement(&tenant, &query, ranges, now_ms())?,
+            ),
+        })
     })
     .await?;
-    let field = match kind {
-        Answer::Plays => "views",
-        Answer::Sources => "sources",
-        Answer::Engagement => "engagement",
-    };
-    Ok(Json(json!({ field: rows })))
+    // Serialized after the store is free for other requests.
+    Ok(match rows {
+        Rows::Values(field, rows) => Json(json!({ field: rows })).into_response(),
+        Rows::Sources(sources) => Json(SourcesAnswer { sources }).into_response(),
+    })
+}
+
+/// A mave answer's rows and the field that holds them.
+enum Rows {
+    Values(&'static str, Vec<Value>),
+    Sources(Vec<crate::mave::SourceRow>),
+}
+
+/// `{"sources": [...]}`, serialized from the rows directly.
+#[derive(serde::Serialize)]
+struct SourcesAnswer {
+    sources: Vec<crate::mave::SourceRow>,
 }
 
 /// `GET|POST /api/v1/plays` → `{"views": [...]}`.
@@ -249,7 +266,7 @@ pub async fn plays(
     method: Method,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     answer(state, auth, method, raw, body, Answer::Plays).await
 }
 
@@ -260,7 +277,7 @@ pub async fn sources(
     method: Method,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     answer(state, auth, method, raw, body, Answer::Sources).await
 }
 
@@ -271,7 +288,7 @@ pub async fn engagement(
     method: Method,
     RawQuery(raw): RawQuery,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     answer(state, auth, method, raw, body, Answer::Engagement).await
 }
 
