@@ -247,7 +247,7 @@ pub fn plays(
         .map(|n| Box::new(n) as Box<dyn duckdb::ToSql>)
         .collect();
     params.extend(plays.params);
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
             let mut col = 3;
@@ -300,7 +300,7 @@ pub fn sources(
         .map(|n| Box::new(n) as Box<dyn duckdb::ToSql>)
         .collect();
     params.extend(plays.params);
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut label = (i64::MIN, String::new());
     let mut rows = stmt.query(params_from_iter(params.iter().map(|p| p.as_ref())))?;
     let mut out = Vec::new();
@@ -392,7 +392,7 @@ pub fn engagement(
     params.push(Box::new(ranges));
     params.push(Box::new(ranges));
     params.push(Box::new(ranges));
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
             Ok(json!({

@@ -226,7 +226,7 @@ pub fn view_metrics(
          {group_by}
          ORDER BY {order}",
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let dims = query.breakdown.clone();
     let has_step = query.time_step.is_some();
     let rows = stmt
@@ -308,7 +308,7 @@ pub fn concurrency_peaks(
             params.push(Box::new(value));
         }
     }
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
             let mut out = Map::new();
@@ -373,7 +373,7 @@ pub fn realtime_viewers(
          WHERE tenant_id = ? AND last_received_ms >= ? AND (? IS NULL OR content_id = ?)
          {group_by}"
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let dims = query.breakdown.clone();
     let content = query.content_id.clone();
     let rows = stmt

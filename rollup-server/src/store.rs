@@ -135,6 +135,8 @@ impl Store {
     fn migrate(mut conn: Connection) -> Result<Store, StoreError> {
         // Loads hand DuckDB their rows as Arrow record batches, read as `arrow(?)`.
         conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")?;
+        // Dashboards poll the same few queries: planning one cost ~1-1.5 ms of a ~4-10 ms answer.
+        conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR NOT NULL)",
         )?;
