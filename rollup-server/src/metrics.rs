@@ -516,6 +516,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn cached_statements_follow_the_views_table_through_a_compaction() {
+        let mut store = store();
+        let before = store
+            .view_metrics("acme", &MetricsQuery::default())
+            .expect("query");
+        // The first compaction rewrites the table (drop, create, rename) under the cached plan.
+        assert!(store.compact_views().expect("compact"));
+        let after = store
+            .view_metrics("acme", &MetricsQuery::default())
+            .expect("query after compaction");
+        assert_eq!(before, after);
+        assert_eq!(after[0]["viewCount"], json!(3));
+    }
+
+    #[test]
     fn breakdown_and_time_step_group_views() {
         let query = MetricsQuery {
             breakdown: vec![Dimension::Country, Dimension::Source],

@@ -200,14 +200,21 @@ pub async fn pull_once(
     Ok(report)
 }
 
-/// Splits pending objects into chunks of at most `chunk_objects` objects and about [`CHUNK_BYTES`].
+/// Splits pending objects into chunks of at most `chunk_objects` objects and about [`CHUNK_BYTES`];
+/// the first chunk holds an eighth of that, so the store starts while the rest still decodes (with
+/// one big first chunk, a large pull decoded two seconds before storing anything).
 fn split_chunks(pending: Vec<ListedObject>, chunk_objects: usize) -> Vec<Vec<ListedObject>> {
     let mut chunks: Vec<Vec<ListedObject>> = Vec::new();
     let mut chunk_bytes = 0u64;
     for object in pending {
+        let budget = if chunks.len() == 1 {
+            CHUNK_BYTES / 8
+        } else {
+            CHUNK_BYTES
+        };
         let full = chunks
             .last()
-            .is_none_or(|c| c.len() >= chunk_objects.max(1) || chunk_bytes >= CHUNK_BYTES);
+            .is_none_or(|c| c.len() >= chunk_objects.max(1) || chunk_bytes >= budget);
         if full {
             chunks.push(Vec::new());
             chunk_bytes = 0;
@@ -304,4 +311,37 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objects(n: usize, size: u64) -> Vec<ListedObject> {
+        (0..n)
+            .map(|i| ListedObject {
+                key: format!("k{i:05}"),
+                size,
+                uploaded_ms: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_keep_order_and_bounds_and_the_first_is_small() {
+        let chunks = split_chunks(objects(3000, 100_000), 2000);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        // 64 MB chunks of 0.1 MB objects, after a first chunk of 8 MB.
+        assert_eq!(sizes[0], 80);
+        assert!(sizes[1..sizes.len() - 1].iter().all(|&n| n == 640));
+        assert_eq!(sizes.iter().sum::<usize>(), 3000);
+        let keys: Vec<&str> = chunks.iter().flatten().map(|o| o.key.as_str()).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "in order, none lost");
+        // The object count bounds a chunk too.
+        let by_count = split_chunks(objects(50, 10), 20);
+        assert_eq!(
+            by_count.iter().map(Vec::len).collect::<Vec<_>>(),
+            [20, 20, 10]
+        );
+    }
 }
