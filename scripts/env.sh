@@ -4,7 +4,7 @@ export TAPEMETRIC_CACHE="${TAPEMETRIC_CACHE:-$HOME/.cache/tapemetric}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TAPEMETRIC_CACHE/target}"
 # DuckDB's C++ is built once per machine by scripts/build-duckdb.sh and linked statically.
 export DUCKDB_CRATE_VERSION="1.20000.1"
-# Extensions compiled into the library (the JSON reader loads lake objects; json_extract filters props).
+# Extensions compiled into the library (json: json_extract_string filters mave props; tests read the lake with read_json).
 export DUCKDB_EXTENSIONS="json"
 export DUCKDB_LIB_DIR="$TAPEMETRIC_CACHE/libduckdb-$DUCKDB_CRATE_VERSION-$DUCKDB_EXTENSIONS"
 export DUCKDB_STATIC=1
