@@ -235,15 +235,17 @@ struct Viewer {
     identity: Option<(String, i64)>,
 }
 
-/// Most events held in memory at once (~1 KB each): past it, the fullest object is written early, so
-/// a 100 M-event lake fits in memory. Lakes of up to this many events are written exactly as before.
+/// Most events held in memory at once (as their NDJSON lines, ~700 bytes each): past it, the fullest
+/// object is written early, so a 100 M-event lake fits in memory. Lakes of up to this many events are
+/// written exactly as before.
 const MAX_BUFFERED_EVENTS: usize = 11_000_000;
 
-/// An event as the edge buffers it, with the full UA string of its request when the key opted in
-/// to keeping it (the edge adds it to the event's line as it buffers the request).
+/// An event as the edge buffers it: its NDJSON line (with the full UA string of its request when the
+/// key opted in to keeping it, as the edge adds it), serialised at once because the line is a third of
+/// the struct's size in memory.
 struct Buffered {
-    event: StoredEvent,
-    user_agent: Option<&'static str>,
+    received_at: i64,
+    line: Box<[u8]>,
 }
 
 /// Buffers events per (tenant, flush hour) and writes full objects.
@@ -265,8 +267,20 @@ impl LakeWriter {
         // Objects are flushed by the edge within the hour the events arrived.
         let hour = event.received_at.div_euclid(3_600_000);
         let key = (event.tenant_id.clone(), hour);
+        let line = match user_agent {
+            None => {
+                let mut raw = serde_json::to_vec(&event)?;
+                raw.push(b'\n');
+                raw
+            }
+            // The line exactly as the edge writes it for a key that keeps UA strings.
+            Some(ua) => with_user_agent_string(&serde_json::to_string(&event)?, ua).into_bytes(),
+        };
         let buffer = self.buffers.entry(key.clone()).or_default();
-        buffer.push(Buffered { event, user_agent });
+        buffer.push(Buffered {
+            received_at: event.received_at,
+            line: line.into_boxed_slice(),
+        });
         self.buffered += 1;
         let full = if buffer.len() >= self.object_events {
             Some(key)
@@ -288,7 +302,7 @@ impl LakeWriter {
     fn write(&mut self, tenant: &str, events: &[Buffered]) -> anyhow::Result<()> {
         let flushed_at = events
             .iter()
-            .map(|e| e.event.received_at)
+            .map(|e| e.received_at)
             .max()
             .unwrap_or(0)
             + 1_000;
@@ -300,18 +314,9 @@ impl LakeWriter {
             std::fs::create_dir_all(parent)?;
         }
         // Serialise first, then compress in one call (many small writes into the encoder are slow).
-        let mut raw = Vec::with_capacity(events.len() * 700);
+        let mut raw = Vec::with_capacity(events.iter().map(|e| e.line.len()).sum());
         for e in events {
-            match e.user_agent {
-                None => {
-                    serde_json::to_writer(&mut raw, &e.event)?;
-                    raw.push(b'\n');
-                }
-                // The line exactly as the edge writes it for a key that keeps UA strings.
-                Some(ua) => raw.extend_from_slice(
-                    with_user_agent_string(&serde_json::to_string(&e.event)?, ua).as_bytes(),
-                ),
-            }
+            raw.extend_from_slice(&e.line);
         }
         let mut gz = GzEncoder::new(Vec::with_capacity(raw.len() / 8), Compression::fast());
         gz.write_all(&raw)?;
