@@ -300,12 +300,7 @@ impl LakeWriter {
     }
 
     fn write(&mut self, tenant: &str, events: &[Buffered]) -> anyhow::Result<()> {
-        let flushed_at = events
-            .iter()
-            .map(|e| e.received_at)
-            .max()
-            .unwrap_or(0)
-            + 1_000;
+        let flushed_at = events.iter().map(|e| e.received_at).max().unwrap_or(0) + 1_000;
         let mut random = [0u8; 10];
         random[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
         let key = BatchObjectKey::new(tenant, flushed_at, random);
