@@ -97,6 +97,13 @@ fn spawn(name: &'static str, mut command: Command, log_dir: &Path, base_url: Str
 
 /// Waits until `GET {base_url}/health` answers 200.
 pub fn wait_healthy(process: &mut Running, timeout: Duration) {
+    if let Err(message) = try_wait_healthy(process, timeout) {
+        panic!("{message}");
+    }
+}
+
+/// Like [`wait_healthy`], but says why instead of panicking.
+fn try_wait_healthy(process: &mut Running, timeout: Duration) -> Result<(), String> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -104,11 +111,11 @@ pub fn wait_healthy(process: &mut Running, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Ok(Some(status)) = process.child.try_wait() {
-            panic!(
+            return Err(format!(
                 "{} exited early ({status}):\n{}",
                 process.name,
                 process.log_tail()
-            );
+            ));
         }
         let url = format!("{}/health", process.base_url);
         if client
@@ -116,15 +123,49 @@ pub fn wait_healthy(process: &mut Running, timeout: Duration) {
             .send()
             .is_ok_and(|r| r.status().is_success())
         {
-            return;
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-    panic!(
+    Err(format!(
         "{} not healthy after {timeout:?}:\n{}",
         process.name,
         process.log_tail()
-    );
+    ))
+}
+
+/// How many times a `wrangler dev` that exits before it is healthy is started again. Its ports are
+/// picked free just before it starts, so another process (several tests start wrangler at once) can
+/// take one in between; workerd then fails to bind and wrangler exits with "The Workers runtime failed
+/// to start". A fresh pair of ports fixes that. A wrangler that keeps failing still fails the test.
+const WRANGLER_START_ATTEMPTS: usize = 3;
+
+/// Starts `wrangler dev` and waits for `/health`, again on fresh ports if it exits early.
+fn start_wrangler_healthy(
+    name: &'static str,
+    extra_args: &[&str],
+    state_dir: &Path,
+    log_dir: &Path,
+    log_level: &str,
+) -> Running {
+    let mut failures = Vec::new();
+    for attempt in 1..=WRANGLER_START_ATTEMPTS {
+        let mut running = start_wrangler(name, extra_args, state_dir, log_dir, log_level);
+        match try_wait_healthy(&mut running, Duration::from_secs(90)) {
+            Ok(()) => return running,
+            Err(message) => {
+                eprintln!("{name} attempt {attempt}/{WRANGLER_START_ATTEMPTS} failed: {message}");
+                let early_exit = matches!(running.child.try_wait(), Ok(Some(_)));
+                failures.push(message);
+                drop(running);
+                if !early_exit {
+                    // Started but never healthy: trying again would only hide a real fault.
+                    break;
+                }
+            }
+        }
+    }
+    panic!("{}", failures.join("\n---\n"));
 }
 
 /// Starts the edge worker under `wrangler dev` with its state in `state_dir`.
@@ -141,9 +182,7 @@ pub fn start_worker_with_vars(state_dir: &Path, log_dir: &Path, vars: &[&str]) -
         shim.display()
     );
     let args: Vec<&str> = vars.iter().flat_map(|v| ["--var", *v]).collect();
-    let mut running = start_wrangler("wrangler", &args, state_dir, log_dir, "info");
-    wait_healthy(&mut running, Duration::from_secs(90));
-    running
+    start_wrangler_healthy("wrangler", &args, state_dir, log_dir, "info")
 }
 
 /// Starts the do-nothing baseline worker (tests/fixtures/noop-worker.js) under `wrangler dev`.
@@ -151,10 +190,8 @@ pub fn start_noop_worker(state_dir: &Path, log_dir: &Path) -> Running {
     let config = repo_root().join("tests/fixtures/noop-wrangler.toml");
     let config = config.to_string_lossy().into_owned();
     let args = ["--config", config.as_str()];
-    let mut running = start_wrangler("wrangler-noop", &args, state_dir, log_dir, "warn");
     // The do-nothing worker answers every path, /health included.
-    wait_healthy(&mut running, Duration::from_secs(90));
-    running
+    start_wrangler_healthy("wrangler-noop", &args, state_dir, log_dir, "warn")
 }
 
 fn start_wrangler(
@@ -166,6 +203,8 @@ fn start_wrangler(
 ) -> Running {
     let root = repo_root();
     let port = free_port();
+    // Without its own inspector port every wrangler asks for 9229, and two starting together race.
+    let inspector_port = free_port();
     let mut command = Command::new(root.join("node_modules/.bin/wrangler"));
     command
         .current_dir(&root)
@@ -174,6 +213,7 @@ fn start_wrangler(
         .arg("dev")
         .args(extra_args)
         .args(["--ip", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--inspector-port", &inspector_port.to_string()])
         .arg("--persist-to")
         .arg(state_dir)
         .args([
