@@ -2,7 +2,7 @@
 //! pull fail within the configured timeout, with a message that says so, and leaves the database as it
 //! was (the next pull starts clean).
 
-use pipeline_tests::{free_port, rollup_cli, rollup_command};
+use pipeline_tests::{rollup_cli, rollup_command};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -11,8 +11,8 @@ fn an_edge_that_never_answers_fails_the_pull_in_time_and_changes_nothing() {
     let work = tempfile::tempdir().expect("temp dir");
     let db = work.path().join("tapemetric.duckdb");
     // Accepts (the kernel completes the handshake) but never reads or answers.
-    let port = free_port();
-    let listener = TcpListener::bind(("127.0.0.1", port)).expect("listen");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
     let edge = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     let output = rollup_command(&db, &edge)
