@@ -36,6 +36,7 @@ fn main() {
         let (cached, _) = server.time(&query.path, runs, false);
         rows.push((query.name, computed, cached));
     }
+    let (start_s, rss_mb) = (server.start_s, server.rss_mb());
     drop(server);
 
     let (loaded_events, load_s, seconds) = (loaded.events_loaded, loaded.load_s, &loaded.seconds);
@@ -56,6 +57,10 @@ fn main() {
     if let Some(mb) = loaded.peak_mb {
         println!("  peak memory (ingest) {mb:>7.0} MB");
     }
+    println!(
+        "  query server start   {start_s:>7.1} s   (opens the database, reads every view into memory){}",
+        rss_mb.map_or(String::new(), |mb| format!("; {mb:.0} MB resident after the queries"))
+    );
     println!("  dashboard queries over HTTP, tenant acme (~1/5 of the events), {runs} runs each:");
     println!(
         "    {:<34} {:>13} {:>13} {:>13} {:>13}",

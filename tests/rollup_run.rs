@@ -210,6 +210,9 @@ pub struct QueryServer {
     base: String,
     token: String,
     http: reqwest::blocking::Client,
+    /// Seconds from process start to answering: opening the database and reading the views into
+    /// memory (the view metrics are computed from there).
+    pub start_s: f64,
 }
 
 /// p50 and p95 of a query's timed runs, in ms.
@@ -241,6 +244,7 @@ impl QueryServer {
     /// Starts the server on a free loopback port and waits until it answers.
     pub fn start(loaded: &Loaded) -> QueryServer {
         let port = free_port();
+        let started = Instant::now();
         let child = server(&loaded.db, &loaded.lake)
             .args([
                 "serve",
@@ -258,8 +262,9 @@ impl QueryServer {
         let deadline = Instant::now() + Duration::from_secs(60);
         while http.get(format!("{base}/healthz")).send().is_err() {
             assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
+        let start_s = started.elapsed().as_secs_f64();
         let token_out = server(&loaded.db, &loaded.lake)
             .args(["token", "--tenant", BENCH_TENANTS[0]])
             .output()
@@ -272,7 +277,21 @@ impl QueryServer {
             base,
             token,
             http,
+            start_s,
         }
+    }
+
+    /// The server's resident memory now, in MB (Linux).
+    pub fn rss_mb(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
     }
 
     /// Runs GET `path` `runs + 1` times (the first is a warm-up, not timed) and returns the latency

@@ -14,4 +14,5 @@ pub mod metrics;
 pub mod pull;
 pub mod store;
 pub mod telemetry;
+pub mod view_index;
 pub mod view_state;

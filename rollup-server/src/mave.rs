@@ -207,11 +207,48 @@ const PLATFORM_SQL: &str = "CASE
     WHEN os IN ('Linux', 'Ubuntu', 'Debian', 'Fedora', 'Chrome OS', 'ChromeOS') THEN 'linux'
     ELSE 'other' END";
 
-const BROWSERS: [&str; 8] = [
+/// [`BROWSER_SQL`] in Rust (the view index's plays), as an index into [`BROWSERS`].
+pub(crate) fn browser_of(browser: Option<&str>) -> usize {
+    let name = match browser.unwrap_or("") {
+        "Brave" => "brave",
+        b if b == "Edge" || b.starts_with("Edge ") => "edge",
+        b if b.starts_with("Opera") => "opera",
+        "IE" | "IE Mobile" => "ie",
+        b if b.starts_with("Firefox") => "firefox",
+        b if b.starts_with("Chrome") || b == "Chromium" || b == "HeadlessChrome" => "chrome",
+        b if b.contains("Safari") => "safari",
+        _ => "other",
+    };
+    BROWSERS.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+/// [`DEVICE_SQL`] in Rust, as an index into [`DEVICE_TYPES`].
+pub(crate) fn device_type_of(device_type: Option<&str>) -> usize {
+    let name = match device_type.unwrap_or("") {
+        d @ ("desktop" | "mobile" | "tablet") => d,
+        _ => "other",
+    };
+    DEVICE_TYPES.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+/// [`PLATFORM_SQL`] in Rust, as an index into [`PLATFORMS`].
+pub(crate) fn platform_of(os: Option<&str>) -> usize {
+    let name = match os.unwrap_or("") {
+        "Android" => "android",
+        "iOS" | "iPadOS" => "ios",
+        "Mac OS X" | "macOS" => "mac",
+        "Windows" => "windows",
+        "Linux" | "Ubuntu" | "Debian" | "Fedora" | "Chrome OS" | "ChromeOS" => "linux",
+        _ => "other",
+    };
+    PLATFORMS.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+pub(crate) const BROWSERS: [&str; 8] = [
     "brave", "chrome", "edge", "firefox", "ie", "opera", "other", "safari",
 ];
-const DEVICE_TYPES: [&str; 4] = ["desktop", "mobile", "other", "tablet"];
-const PLATFORMS: [&str; 6] = ["android", "ios", "linux", "mac", "other", "windows"];
+pub(crate) const DEVICE_TYPES: [&str; 4] = ["desktop", "mobile", "other", "tablet"];
+pub(crate) const PLATFORMS: [&str; 6] = ["android", "ios", "linux", "mac", "other", "windows"];
 
 fn counts_sql(column: &str, names: &[&str]) -> String {
     names
@@ -331,7 +368,7 @@ pub struct SourceRow {
 }
 
 /// A bucket (epoch ms, UTC) as mave labels it: `2023-05-02T00:00:00.000000`.
-fn bucket_label(ms: i64) -> String {
+pub(crate) fn bucket_label(ms: i64) -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
     );
@@ -343,7 +380,7 @@ fn bucket_label(ms: i64) -> String {
 
 /// The host of a source URL as `regexp_extract(url, '^[^:]+://([^/]+)', 1)` gives it: the text after
 /// the first `://` up to the next `/`, when a scheme comes first; else empty.
-fn host_of(url: &str) -> &str {
+pub(crate) fn host_of(url: &str) -> &str {
     let Some(colon) = url.find(':') else {
         return "";
     };

@@ -328,6 +328,14 @@ impl Store {
         Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
     }
 
+    /// The views of `tenant` (or of every tenant), for the in-memory index the query API reads.
+    pub fn read_views(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, crate::view_index::TenantViews>, StoreError> {
+        Ok(crate::view_index::read_views(&self.conn, tenant)?)
+    }
+
     /// Peak concurrency per bucket (see [`crate::metrics::concurrency_peaks`]).
     pub fn concurrency_peaks(
         &self,

@@ -18,8 +18,11 @@ use std::time::{Duration, Instant};
 const MAX_AGE: Duration = Duration::from_secs(60);
 /// Most entries; when full, the cache starts over.
 const MAX_ENTRIES: usize = 2_000;
-/// Largest answer kept (larger ones are answered, not kept).
-const MAX_BODY_BYTES: usize = 1 << 20;
+/// Most bytes of answers kept; when full, the cache starts over.
+const MAX_TOTAL_BYTES: usize = 256 << 20;
+/// Largest answer kept (larger ones are answered, not kept). mave's sources per day over a month
+/// of a busy tenant are a few MB.
+const MAX_BODY_BYTES: usize = 16 << 20;
 
 struct Entry {
     version: u64,
@@ -31,7 +34,13 @@ struct Entry {
 #[derive(Default)]
 pub struct QueryCache {
     version: AtomicU64,
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<(String, String), Entry>,
+    bytes: usize,
 }
 
 impl QueryCache {
@@ -44,6 +53,7 @@ impl QueryCache {
         let version = self.version.load(Ordering::SeqCst);
         let entries = self.entries.lock().ok()?;
         entries
+            .map
             .get(key)
             .filter(|e| e.version == version && e.stored.elapsed() < MAX_AGE)
             .map(|e| e.body.clone())
@@ -51,10 +61,12 @@ impl QueryCache {
 
     fn put(&self, key: (String, String), version: u64, body: Bytes) {
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+            if entries.map.len() >= MAX_ENTRIES || entries.bytes + body.len() > MAX_TOTAL_BYTES {
+                entries.map.clear();
+                entries.bytes = 0;
             }
-            entries.insert(
+            entries.bytes += body.len();
+            let replaced = entries.map.insert(
                 key,
                 Entry {
                     version,
@@ -62,6 +74,9 @@ impl QueryCache {
                     body,
                 },
             );
+            if let Some(old) = replaced {
+                entries.bytes -= old.body.len();
+            }
         }
     }
 }

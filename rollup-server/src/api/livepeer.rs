@@ -75,7 +75,10 @@ pub async fn views_query(
 ) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
     let query = parse_metrics_query(raw.as_deref())?;
     let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| s.view_metrics(&tenant, &query)).await?;
+    let index = state.views.current();
+    let rows = tokio::task::spawn_blocking(move || index.view_metrics(&tenant, &query))
+        .await
+        .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
     Ok(Json(rows))
 }
 
@@ -108,7 +111,10 @@ pub async fn views_total(
         content_id: Some(playback_id.clone()),
         ..MetricsQuery::default()
     };
-    let rows = with_store(&state.store, move |s| s.view_metrics(&tenant, &query)).await?;
+    let index = state.views.current();
+    let rows = tokio::task::spawn_blocking(move || index.view_metrics(&tenant, &query))
+        .await
+        .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
     let first = rows.into_iter().next().unwrap_or_default();
     Ok(Json(json!({
         "playbackId": playback_id,

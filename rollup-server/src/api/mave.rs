@@ -229,21 +229,50 @@ async fn answer(
     let with_ranges = matches!(kind, Answer::Engagement);
     let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, with_ranges)?;
     let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| {
-        Ok(match kind {
-            Answer::Plays => Rows::Values("views", s.mave_plays(&tenant, &query, now_ms())?),
-            Answer::Sources => Rows::Sources(s.mave_sources(&tenant, &query, now_ms())?),
-            Answer::Engagement => Rows::Values(
-                "engagement",
-                s.mave_engagement(&tenant, &query, ranges, now_ms())?,
-            ),
-        })
+    // Answers come from the views in memory, unless they filter on custom props.
+    let index = state.views.current();
+    let (t, q) = (tenant.clone(), query.clone());
+    let from_index = tokio::task::spawn_blocking(move || match kind {
+        Answer::Plays => index
+            .plays(&t, &q, now_ms())
+            .map(|rows| Rows::Values("views", rows)),
+        Answer::Sources => index.sources_json(&t, &q, now_ms()).map(Rows::Json),
+        Answer::Engagement => index
+            .engagement(&t, &q, ranges, now_ms())
+            .map(|rows| Rows::Values("engagement", rows)),
     })
-    .await?;
+    .await
+    .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
+    let rows = match from_index {
+        Some(rows) => rows,
+        None => {
+            with_store(&state.store, move |s| {
+                Ok(match kind {
+                    Answer::Plays => {
+                        Rows::Values("views", s.mave_plays(&tenant, &query, now_ms())?)
+                    }
+                    Answer::Sources => Rows::Sources(s.mave_sources(&tenant, &query, now_ms())?),
+                    Answer::Engagement => Rows::Values(
+                        "engagement",
+                        s.mave_engagement(&tenant, &query, ranges, now_ms())?,
+                    ),
+                })
+            })
+            .await?
+        }
+    };
     // Serialized after the store is free for other requests.
     Ok(match rows {
         Rows::Values(field, rows) => Json(json!({ field: rows })).into_response(),
         Rows::Sources(sources) => Json(SourcesAnswer { sources }).into_response(),
+        Rows::Json(body) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
     })
 }
 
@@ -251,6 +280,8 @@ async fn answer(
 enum Rows {
     Values(&'static str, Vec<Value>),
     Sources(Vec<crate::mave::SourceRow>),
+    /// A whole answer, already JSON.
+    Json(Vec<u8>),
 }
 
 /// `{"sources": [...]}`, serialized from the rows directly.

@@ -43,6 +43,8 @@ pub struct AppState {
     pub cors: Arc<cors::CorsOrigins>,
     /// Query answers until the data changes.
     pub cache: Arc<cache::QueryCache>,
+    /// The views in memory, for the view metrics (kept in step with the store after each pull).
+    pub views: Arc<crate::view_index::SharedViewIndex>,
 }
 
 /// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
@@ -59,6 +61,17 @@ pub async fn pull_and_record(
         Ok(report) => {
             let expired = crate::pull::expire_events(&state.store, state.retention_ms).await?;
             if report.objects_loaded > 0 || expired > 0 {
+                // The index first, then the cache: an answer computed from the old index is then
+                // kept only under the old data version.
+                let tenants: Option<Vec<String>> = (expired == 0).then(|| {
+                    report
+                        .tenants
+                        .iter()
+                        .filter(|(_, pull)| pull.events_loaded > 0)
+                        .map(|(tenant, _)| tenant.clone())
+                        .collect()
+                });
+                refresh_view_index(state, tenants).await?;
                 state.cache.data_changed();
             }
             let newest =
@@ -73,6 +86,39 @@ pub async fn pull_and_record(
             Err(e)
         }
     }
+}
+
+/// Reads the views of `tenants` (every tenant when `None`) from the store into the in-memory index.
+pub async fn refresh_view_index(
+    state: &AppState,
+    tenants: Option<Vec<String>>,
+) -> Result<(), PullError> {
+    let started = std::time::Instant::now();
+    let index = match tenants {
+        None => {
+            let read = crate::pull::with_store(&state.store, |s| s.read_views(None)).await?;
+            crate::view_index::ViewIndex::new(read)
+        }
+        Some(tenants) => {
+            let mut read = std::collections::HashMap::new();
+            for tenant in &tenants {
+                let t = tenant.clone();
+                let mut one =
+                    crate::pull::with_store(&state.store, move |s| s.read_views(Some(&t))).await?;
+                if let Some(views) = one.remove(tenant) {
+                    read.insert(tenant.clone(), views);
+                }
+            }
+            state.views.current().with_tenants(&tenants, read)
+        }
+    };
+    tracing::debug!(
+        views = index.view_count(),
+        seconds = started.elapsed().as_secs_f64(),
+        "view index refreshed"
+    );
+    state.views.replace(index);
+    Ok(())
 }
 
 /// Times query API requests for `/metrics`.
