@@ -249,6 +249,13 @@ impl Store {
             })?)
     }
 
+    /// How many lake objects are loaded (a pull that failed changed data if this moved).
+    pub fn loaded_object_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM loaded_objects", [], |row| row.get(0))?)
+    }
+
     /// Loads one batch object given as events (gzip NDJSON, as the edge writes it) with
     /// A new pull's number: the events it stores carry it (see migration 007).
     pub fn next_pull(&mut self) -> Result<i64, StoreError> {

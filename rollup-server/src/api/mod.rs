@@ -57,6 +57,7 @@ pub async fn pull_and_record(
         lookback_ms: state.lookback_ms,
         chunk_objects: state.chunk_objects,
     };
+    let objects_before = crate::pull::with_store(&state.store, |s| s.loaded_object_count()).await?;
     match crate::pull::pull_once(&state.store, &state.lake, options).await {
         Ok(report) => {
             let expired = crate::pull::expire_events(&state.store, state.retention_ms).await?;
@@ -83,6 +84,16 @@ pub async fn pull_and_record(
         }
         Err(e) => {
             state.telemetry.pull_failed();
+            // A pull commits chunk by chunk: one that failed half-way may have changed some tenants'
+            // views, which a later pull's report would not name. Then every tenant is read again.
+            let objects_after =
+                crate::pull::with_store(&state.store, |s| s.loaded_object_count()).await;
+            if !objects_after.is_ok_and(|after| after == objects_before) {
+                if let Err(refresh) = refresh_view_index(state, None).await {
+                    tracing::error!(error = %refresh, "views not read again after a failed pull");
+                }
+                state.cache.data_changed();
+            }
             Err(e)
         }
     }
