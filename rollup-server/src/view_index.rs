@@ -718,11 +718,9 @@ fn metrics(views: &TenantViews, query: &MetricsQuery) -> Vec<Map<String, Value>>
                 "playtimeMins".into(),
                 number(group.watched_ms as f64 / 60000.0),
             );
-            group.ttff_ms.sort_unstable();
-            if let (Some(p50), Some(p95)) = (
-                quantile_cont(&group.ttff_ms, 0.5),
-                quantile_cont(&group.ttff_ms, 0.95),
-            ) {
+            let p95 = quantile_cont(&mut group.ttff_ms, 0.95);
+            let p50 = quantile_cont(&mut group.ttff_ms, 0.5);
+            if let (Some(p50), Some(p95)) = (p50, p95) {
                 out.insert("ttffMs".into(), number(p50));
                 out.insert("ttffP95Ms".into(), number(p95));
             }
@@ -746,18 +744,22 @@ fn metrics(views: &TenantViews, query: &MetricsQuery) -> Vec<Map<String, Value>>
         .collect()
 }
 
-/// DuckDB's `quantile_cont` over sorted values: the value at position (n - 1) * q, interpolated
+/// DuckDB's `quantile_cont`: the value at position (n - 1) * q of the sorted values, interpolated
 /// linearly between its neighbours as `lo * (1 - d) + hi * d` (DuckDB's arithmetic, to the last bit).
-fn quantile_cont(sorted: &[i64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
+/// Selects rather than sorts (linear time); reorders `values`.
+fn quantile_cont(values: &mut [i64], q: f64) -> Option<f64> {
+    let last = values.len().checked_sub(1)?;
     let position = last as f64 * q;
     let below = position.floor();
     let above = position.ceil();
-    let lo = *sorted.get(below as usize)? as f64;
+    let at = below as usize;
+    let (_, lo, higher) = values.select_nth_unstable(at.min(last));
+    let lo = *lo as f64;
     if below == above {
         return Some(lo);
     }
-    let hi = *sorted.get(above as usize)? as f64;
+    // The next value in order is the least of those above.
+    let hi = *higher.iter().min()? as f64;
     let d = position - below;
     Some(lo * (1.0 - d) + hi * d)
 }
