@@ -86,6 +86,9 @@ pub struct TenantViews {
     rows: Vec<ViewRow>,
     /// Played media ranges (seconds from, to) of every view, merged where they touch.
     ranges: Vec<(f64, f64)>,
+    /// The positions in `rows` of each content's views, ascending (queries of one content read only
+    /// those).
+    by_content: FxHashMap<u32, Vec<u32>>,
 }
 
 impl TenantViews {
@@ -111,6 +114,36 @@ impl TenantViews {
 
     fn value(&self, id: u32) -> Option<&str> {
         self.values.get(id as usize).map(|v| &**v)
+    }
+}
+
+impl TenantViews {
+    /// The views started in `[lo, hi)` (positions in `rows`), of one content when `content` is given.
+    fn window<'a>(
+        &'a self,
+        lo: usize,
+        hi: usize,
+        content: Option<u32>,
+    ) -> Box<dyn Iterator<Item = &'a ViewRow> + 'a> {
+        let hi = hi.max(lo);
+        match content {
+            None => Box::new(self.rows.get(lo..hi).unwrap_or_default().iter()),
+            Some(content) => {
+                let positions = self
+                    .by_content
+                    .get(&content)
+                    .map_or(&[][..], |p| p.as_slice());
+                let from = positions.partition_point(|p| (*p as usize) < lo);
+                let to = positions.partition_point(|p| (*p as usize) < hi);
+                Box::new(
+                    positions
+                        .get(from..to.max(from))
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|p| self.rows.get(*p as usize)),
+                )
+            }
+        }
     }
 }
 
@@ -169,6 +202,10 @@ pub fn read_views(
                     views.ranges.push((*from, *to));
                 }
             }
+        }
+        if dims[0] != NONE {
+            let position = views.rows.len() as u32;
+            views.by_content.entry(dims[0]).or_default().push(position);
         }
         views.rows.push(ViewRow {
             duration_s: row.get(after)?,
@@ -518,18 +555,11 @@ fn play_rows<'a>(
         .identifier
         .as_ref()
         .map(|id| views.ids.get(id.as_str()).copied().unwrap_or(NONE));
-    let content_slot = slot(Dimension::ContentId);
     let minimum = query.minimum_watch_ms;
     Some(
         views
-            .rows
-            .get(lo..hi.max(lo))
-            .unwrap_or_default()
-            .iter()
-            .filter(move |r| {
-                r.watched_ms >= minimum
-                    && content.is_none_or(|c| c != NONE && r.dims[content_slot] == c)
-            }),
+            .window(lo, hi, content)
+            .filter(move |r| r.watched_ms >= minimum),
     )
 }
 
@@ -624,15 +654,16 @@ fn metrics(views: &TenantViews, query: &MetricsQuery) -> Vec<Map<String, Value>>
     let hi = query.to_ms.map_or(views.rows.len(), |to| {
         views.rows.partition_point(|r| r.started_ms < to)
     });
-    let rows = views.rows.get(lo..hi.max(lo)).unwrap_or_default();
     // Equality filters: a value no view has matches nothing.
-    let mut filters: Vec<(usize, u32)> = Vec::new();
-    if let Some(content) = &query.content_id {
-        filters.push((
-            slot(Dimension::ContentId),
-            views.ids.get(content.as_str()).copied().unwrap_or(NONE),
-        ));
+    let content = query
+        .content_id
+        .as_ref()
+        .map(|c| views.ids.get(c.as_str()).copied().unwrap_or(NONE));
+    if content == Some(NONE) {
+        return Vec::new();
     }
+    let rows = views.window(lo, hi, content);
+    let mut filters: Vec<(usize, u32)> = Vec::new();
     for (dimension, value) in &query.filters {
         filters.push((
             slot(*dimension),
@@ -1043,6 +1074,13 @@ mod tests {
             },
             MetricsQuery {
                 content_id: Some("no such content".into()),
+                ..MetricsQuery::default()
+            },
+            MetricsQuery {
+                content_id: Some("c1".into()),
+                from_ms: Some(T0 + 5 * day + 1),
+                to_ms: Some(T0 + 30 * day - 1),
+                breakdown: vec![Country],
                 ..MetricsQuery::default()
             },
             MetricsQuery {
