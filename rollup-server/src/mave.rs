@@ -56,7 +56,7 @@ impl Span {
     }
 
     /// The SQL interval expression (a constant) and its one bound number.
-    fn sql(self) -> (&'static str, i64) {
+    pub(crate) fn sql(self) -> (&'static str, i64) {
         match self.unit {
             SpanUnit::Minute => ("to_minutes(?::BIGINT)", self.count),
             SpanUnit::Hour => ("to_hours(?::BIGINT)", self.count),

@@ -412,7 +412,8 @@ fn quantile_pair(value: duckdb::types::ValueRef<'_>) -> (Option<f64>, Option<f64
     (at(0), at(1))
 }
 
-fn number(x: f64) -> Value {
+/// A JSON number (null for a non-finite value).
+pub(crate) fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
