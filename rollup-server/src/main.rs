@@ -275,13 +275,7 @@ async fn main() -> anyhow::Result<()> {
                 cors: Arc::new(CorsOrigins::parse(cors_origins).map_err(anyhow::Error::msg)?),
                 views: Arc::default(),
             };
-            let started = std::time::Instant::now();
             api::refresh_view_index(&state, None).await?;
-            tracing::info!(
-                views = state.views.current().view_count(),
-                seconds = started.elapsed().as_secs_f64(),
-                "views read into memory"
-            );
             spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
             spawn_key_policy_sync(state.clone());
             let listener = tokio::net::TcpListener::bind(listen)

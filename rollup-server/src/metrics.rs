@@ -24,6 +24,23 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// Every dimension, in declaration order (`d as usize` is its position here).
+    pub const ALL: [Dimension; 13] = [
+        Dimension::ContentId,
+        Dimension::ContentType,
+        Dimension::Browser,
+        Dimension::BrowserEngine,
+        Dimension::Os,
+        Dimension::DeviceType,
+        Dimension::Device,
+        Dimension::Continent,
+        Dimension::Country,
+        Dimension::Subdivision,
+        Dimension::Timezone,
+        Dimension::ViewerId,
+        Dimension::Source,
+    ];
+
     /// Every dimension with its API name (the first name is the one answered).
     const NAMES: [(&'static str, Dimension); 14] = [
         ("playbackId", Dimension::ContentId),
@@ -66,7 +83,7 @@ impl Dimension {
     }
 
     /// The SQL expression over the `views` table (a constant).
-    fn sql(self) -> &'static str {
+    pub(crate) fn sql(self) -> &'static str {
         match self {
             Dimension::ContentId => "content_id",
             Dimension::ContentType => "content_type",
@@ -499,6 +516,16 @@ pub(crate) mod tests {
         };
         store.load_batch(&object, &all).expect("load");
         store
+    }
+
+    #[test]
+    fn every_dimension_is_listed_once_in_declaration_order() {
+        for (i, d) in Dimension::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i, "{d:?}");
+        }
+        for (_, d) in Dimension::NAMES {
+            assert!(Dimension::ALL.contains(&d), "{d:?}");
+        }
     }
 
     #[test]

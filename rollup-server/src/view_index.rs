@@ -24,44 +24,13 @@ use std::sync::{Arc, RwLock};
 
 /// A missing dimension value (SQL NULL).
 const NONE: u32 = u32::MAX;
-/// How many dimensions a view has (see [`slot`]).
-const DIMENSIONS: usize = 13;
+/// How many dimensions a view has.
+const DIMENSIONS: usize = Dimension::ALL.len();
 
-/// Where a dimension's value id sits in [`ViewRow::dims`].
+/// Where a dimension's value id sits in [`ViewRow::dims`]: its place in [`Dimension::ALL`].
 fn slot(dimension: Dimension) -> usize {
-    match dimension {
-        Dimension::ContentId => 0,
-        Dimension::ContentType => 1,
-        Dimension::Browser => 2,
-        Dimension::BrowserEngine => 3,
-        Dimension::Os => 4,
-        Dimension::DeviceType => 5,
-        Dimension::Device => 6,
-        Dimension::Continent => 7,
-        Dimension::Country => 8,
-        Dimension::Subdivision => 9,
-        Dimension::Timezone => 10,
-        Dimension::ViewerId => 11,
-        Dimension::Source => 12,
-    }
+    dimension as usize
 }
-
-/// The `views` columns, in [`slot`] order, as read from the table.
-const DIMENSION_COLUMNS: [&str; DIMENSIONS] = [
-    "content_id",
-    "content_type",
-    "browser",
-    "browser_engine",
-    "os",
-    "device_type",
-    "device",
-    "continent",
-    "country",
-    "subdivision",
-    "timezone",
-    "viewer_id",
-    "source",
-];
 
 /// One view: the columns the view metrics read.
 #[derive(Debug, Clone, Copy)]
@@ -155,7 +124,10 @@ pub fn read_views(
     conn: &duckdb::Connection,
     tenant: Option<&str>,
 ) -> Result<HashMap<String, TenantViews>, duckdb::Error> {
-    let columns: Vec<String> = DIMENSION_COLUMNS.iter().map(|c| format!("v.{c}")).collect();
+    let columns: Vec<String> = Dimension::ALL
+        .iter()
+        .map(|d| format!("v.{}", d.sql()))
+        .collect();
     let sql = format!(
         "SELECT v.tenant_id, v.started_ms, v.viewer_key, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
                 v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos
@@ -988,23 +960,8 @@ mod tests {
     fn queries() -> Vec<MetricsQuery> {
         use Dimension::*;
         let day = 86_400_000;
-        let all_dimensions = [
-            ContentId,
-            ContentType,
-            Browser,
-            BrowserEngine,
-            Os,
-            DeviceType,
-            Device,
-            Continent,
-            Country,
-            Subdivision,
-            Timezone,
-            ViewerId,
-            Source,
-        ];
         let mut out = vec![MetricsQuery::default()];
-        for d in all_dimensions {
+        for d in Dimension::ALL {
             out.push(MetricsQuery {
                 breakdown: vec![d],
                 ..MetricsQuery::default()

@@ -75,10 +75,7 @@ pub async fn views_query(
 ) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
     let query = parse_metrics_query(raw.as_deref())?;
     let tenant = auth.0.tenant;
-    let index = state.views.current();
-    let rows = tokio::task::spawn_blocking(move || index.view_metrics(&tenant, &query))
-        .await
-        .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
+    let rows = super::with_views(&state, move |index| index.view_metrics(&tenant, &query)).await?;
     Ok(Json(rows))
 }
 
@@ -111,10 +108,7 @@ pub async fn views_total(
         content_id: Some(playback_id.clone()),
         ..MetricsQuery::default()
     };
-    let index = state.views.current();
-    let rows = tokio::task::spawn_blocking(move || index.view_metrics(&tenant, &query))
-        .await
-        .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
+    let rows = super::with_views(&state, move |index| index.view_metrics(&tenant, &query)).await?;
     let first = rows.into_iter().next().unwrap_or_default();
     Ok(Json(json!({
         "playbackId": playback_id,

@@ -230,9 +230,8 @@ async fn answer(
     let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, with_ranges)?;
     let tenant = auth.0.tenant;
     // Answers come from the views in memory, unless they filter on custom props.
-    let index = state.views.current();
     let (t, q) = (tenant.clone(), query.clone());
-    let from_index = tokio::task::spawn_blocking(move || match kind {
+    let from_index = super::with_views(&state, move |index| match kind {
         Answer::Plays => index
             .plays(&t, &q, now_ms())
             .map(|rows| Rows::Values("views", rows)),
@@ -241,8 +240,7 @@ async fn answer(
             .engagement(&t, &q, ranges, now_ms())
             .map(|rows| Rows::Values("engagement", rows)),
     })
-    .await
-    .map_err(|e| ApiError::from(crate::pull::PullError::Poisoned(e.to_string())))?;
+    .await?;
     let rows = match from_index {
         Some(rows) => rows,
         None => {

@@ -123,13 +123,25 @@ pub async fn refresh_view_index(
             state.views.current().with_tenants(&tenants, read)
         }
     };
-    tracing::debug!(
+    tracing::info!(
         views = index.view_count(),
         seconds = started.elapsed().as_secs_f64(),
-        "view index refreshed"
+        "views read into memory"
     );
     state.views.replace(index);
     Ok(())
+}
+
+/// Runs `work` on the in-memory views as they are now, in a blocking thread (a large tenant's scan
+/// takes milliseconds).
+pub async fn with_views<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&crate::view_index::ViewIndex) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let index = state.views.current();
+    tokio::task::spawn_blocking(move || work(&index))
+        .await
+        .map_err(|e| ApiError::from(PullError::Poisoned(e.to_string())))
 }
 
 /// Times query API requests for `/metrics`.
