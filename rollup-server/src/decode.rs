@@ -23,9 +23,21 @@ pub enum DecodeError {
     TooLarge { index: usize },
 }
 
-/// An event id's 128-bit hash (xxh3): events are unique by (tenant, this).
+/// An event id's 128-bit hash (xxh3).
 pub fn eid_hash(eid: &str) -> i128 {
     xxhash_rust::xxh3::xxh3_128(eid.as_bytes()) as i128
+}
+
+/// A tenant's 128-bit hash (xxh3).
+pub fn tenant_hash(tenant_id: &str) -> i128 {
+    xxhash_rust::xxh3::xxh3_128(tenant_id.as_bytes()) as i128
+}
+
+/// An event's key: its tenant's hash xor its id's hash. Events are unique by (tenant, id), and so by
+/// this key: two events share one as unlikely as two ids share a hash. The loader's in-memory set
+/// ([`SeenIds`]) and the `events` table (migration 008) both keep events by it.
+pub fn event_key(tenant_id: &str, eid: &str) -> i128 {
+    tenant_hash(tenant_id) ^ eid_hash(eid)
 }
 
 /// View id -> the state a load's events add up to.
@@ -193,11 +205,12 @@ pub fn expected_events(gzip_bytes: u64) -> usize {
     usize::try_from(gzip_bytes.saturating_mul(15) / 600).unwrap_or(usize::MAX)
 }
 
-/// An event to store: its tenant (index into [`DecodedLoad::tenants`]), id hash, and client time.
+/// An event to store: its tenant (index into [`DecodedLoad::tenants`]), key ([`event_key`]), and
+/// client time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventId {
     pub tenant: u32,
-    pub hash: i128,
+    pub key: i128,
     pub ts: i64,
 }
 
@@ -221,10 +234,10 @@ pub struct ObjectCounts {
     pub rejected: u64,
 }
 
-/// Parsed lines waiting for their ids to be checked: each event with its tenant index and id hash,
-/// the keys offered to [`SeenIds`], and its answers.
+/// Parsed lines waiting for their ids to be checked: each event with its tenant index, the events'
+/// keys offered to [`SeenIds`], and its answers.
 struct Batch<'t> {
-    events: Vec<(LakeEvent<'t>, u32, i128)>,
+    events: Vec<(LakeEvent<'t>, u32)>,
     keys: Vec<i128>,
     firsts: Vec<bool>,
 }
@@ -258,13 +271,7 @@ impl DecodedLoad {
     }
 
     /// Folds one decompressed object in.
-    fn fold_object(
-        &mut self,
-        index: usize,
-        text: &[u8],
-        seen: &SeenIds,
-        exclude: &HashSet<(String, i128)>,
-    ) {
+    fn fold_object(&mut self, index: usize, text: &[u8], seen: &SeenIds, exclude: &HashSet<i128>) {
         /// Lines parsed before their ids are checked together (see [`SeenIds::first_of`]).
         const BATCH: usize = 256;
         let mut counts = ObjectCounts::default();
@@ -294,12 +301,11 @@ impl DecodedLoad {
                 last_tenant = (
                     event.tenant_id.to_string(),
                     self.tenant_index(&event.tenant_id),
-                    xxhash_rust::xxh3::xxh3_128(event.tenant_id.as_bytes()) as i128,
+                    tenant_hash(&event.tenant_id),
                 );
             }
-            let hash = eid_hash(&event.eid);
-            batch.keys.push(last_tenant.2 ^ hash);
-            batch.events.push((event, last_tenant.1, hash));
+            batch.keys.push(last_tenant.2 ^ eid_hash(&event.eid));
+            batch.events.push((event, last_tenant.1));
             if batch.events.len() == BATCH {
                 self.fold_batch(&mut batch, seen, exclude, &mut counts);
             }
@@ -316,23 +322,21 @@ impl DecodedLoad {
         &mut self,
         batch: &mut Batch<'_>,
         seen: &SeenIds,
-        exclude: &HashSet<(String, i128)>,
+        exclude: &HashSet<i128>,
         counts: &mut ObjectCounts,
     ) {
         seen.first_of(&batch.keys, &mut batch.firsts);
-        for ((event, tenant, hash), &first) in batch.events.iter().zip(&batch.firsts) {
-            let (tenant, hash) = (*tenant, *hash);
-            if !first
-                || (!exclude.is_empty()
-                    && exclude.contains(&(event.tenant_id.clone().into_owned(), hash)))
-            {
+        let events = batch.events.iter().zip(&batch.keys).zip(&batch.firsts);
+        for (((event, tenant), &key), &first) in events {
+            let tenant = *tenant;
+            if !first || (!exclude.is_empty() && exclude.contains(&key)) {
                 counts.duplicates += 1;
                 continue;
             }
             counts.inserted += 1;
             self.ids.push(EventId {
                 tenant,
-                hash,
+                key,
                 ts: event.ts,
             });
             self.fold_event(tenant, event);
@@ -473,12 +477,12 @@ fn gunzip_into(index: usize, gz: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeE
     Ok(())
 }
 
-/// Decodes objects on up to `threads` threads. Events whose (tenant, id hash) is in `exclude` are
+/// Decodes objects on up to `threads` threads. Events whose key ([`event_key`]) is in `exclude` are
 /// counted as duplicates, and so is every copy of an event after the first seen in the load, or in
 /// `seen` when given (a pull's earlier chunks); in object order when `threads` is 1.
 pub fn decode_objects(
     objects: &[&[u8]],
-    exclude: &HashSet<(String, i128)>,
+    exclude: &HashSet<i128>,
     threads: usize,
     seen: Option<&SeenIds>,
 ) -> Result<DecodedLoad, DecodeError> {
@@ -634,7 +638,7 @@ mod tests {
     #[test]
     fn excluded_ids_count_as_duplicates() {
         let a = gz(&line("t1", "e1", "view_start", 10, "v1"));
-        let exclude = HashSet::from([("t1".to_string(), eid_hash("e1"))]);
+        let exclude = HashSet::from([event_key("t1", "e1")]);
         let load = decode_objects(&[&a], &exclude, 1, None).expect("decode");
         assert_eq!(load.events(), 0);
         assert_eq!(load.per_object[0].duplicates, 1);

@@ -129,7 +129,7 @@ impl Store {
         self.timings.read_s += decoded.decode_s;
 
         // Exactly once: events stored before are found by one semi-join of this load's ids.
-        let mut ids = id_batch(&load, pull)?;
+        let mut ids = id_batch(&tx, &load, pull)?;
         let staged_s = clock.elapsed().as_secs_f64();
         let stored = stored_duplicates(&tx, &ids, pull)?;
         let probed_s = clock.elapsed().as_secs_f64();
@@ -141,7 +141,7 @@ impl Store {
             load = decode_objects(&fresh_blobs, &exclude, decode_threads(), None)?;
             // Decoded without the pull's set: copies in the pull's earlier chunks count too.
             pull = None;
-            ids = id_batch(&load, pull)?;
+            ids = id_batch(&tx, &load, pull)?;
             let more = stored_duplicates(&tx, &ids, pull)?;
             if more.is_empty() {
                 break;
@@ -244,31 +244,71 @@ fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
     Arc::new(BooleanArray::from_iter(values.map(Some)))
 }
 
-/// The load's event ids (the shape of `events`), stored by `pull` (0: outside a pull).
-fn id_batch(load: &DecodedLoad, pull: Option<i64>) -> Result<ArrowBatchRegistration, StoreError> {
+/// The load's events (the shape of `events`), stored by `pull` (0: outside a pull).
+fn id_batch(
+    tx: &Transaction<'_>,
+    load: &DecodedLoad,
+    pull: Option<i64>,
+) -> Result<ArrowBatchRegistration, StoreError> {
+    let numbers = tenant_numbers(tx, &load.tenants)?;
     let ids = &load.ids;
-    let tenant = |id: &crate::decode::EventId| Some(load.tenants[id.tenant as usize].as_str());
     scan(vec![
-        ("tenant_id", strings(ids.iter().map(tenant))),
         (
-            "eid_hi",
-            ints(ids.iter().map(|id| Some((id.hash >> 64) as i64))),
+            "tenant_no",
+            Arc::new(Int32Array::from_iter_values(
+                ids.iter().map(|id| numbers[id.tenant as usize]),
+            )) as ArrayRef,
         ),
-        ("eid_lo", ints(ids.iter().map(|id| Some(id.hash as i64)))),
+        (
+            "key_hi",
+            ints(ids.iter().map(|id| Some((id.key >> 64) as i64))),
+        ),
+        ("key_lo", ints(ids.iter().map(|id| Some(id.key as i64)))),
         ("ts", ints(ids.iter().map(|id| Some(id.ts)))),
         ("pull", ints(ids.iter().map(|_| Some(pull.unwrap_or(0))))),
     ])
 }
 
-/// Ids of the batch stored before: by earlier pulls if the batch is of `pull` and was checked
-/// against the pull's earlier chunks (the pull's own row groups are skipped by their zone maps),
-/// else by any load. The semi-join reads only the hash columns of `events`; the few candidates it
-/// finds are then matched with their tenant (the same eid may belong to two tenants).
+/// The numbers of `tenants` in `tenants` (the table), numbering new ones.
+fn tenant_numbers(tx: &Transaction<'_>, tenants: &[String]) -> Result<Vec<i32>, StoreError> {
+    let names = scan(vec![(
+        "tenant_id",
+        strings(tenants.iter().map(|t| Some(t.as_str()))),
+    )])?;
+    tx.execute(
+        "INSERT INTO tenants
+         SELECT (SELECT coalesce(max(tenant_no), 0) FROM tenants) + row_number() OVER (ORDER BY tenant_id),
+                tenant_id
+         FROM (SELECT DISTINCT tenant_id FROM arrow(?))
+         WHERE tenant_id NOT IN (SELECT tenant_id FROM tenants)",
+        params![&names],
+    )?;
+    let numbers: HashMap<String, i32> = tx
+        .prepare(
+            "SELECT tenant_id, tenant_no FROM tenants
+             WHERE tenant_id IN (SELECT tenant_id FROM arrow(?))",
+        )?
+        .query_map(params![&names], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    tenants
+        .iter()
+        .map(|t| {
+            numbers
+                .get(t)
+                .copied()
+                .ok_or_else(|| StoreError::Decode(format!("tenant {t:?} has no number")))
+        })
+        .collect()
+}
+
+/// Keys of the batch's events stored before: by earlier pulls if the batch is of `pull` and was
+/// checked against the pull's earlier chunks (the pull's own row groups are skipped by their zone
+/// maps), else by any load. One semi-join on the key columns of `events`.
 fn stored_duplicates(
     tx: &Transaction<'_>,
     ids: &ArrowBatchRegistration,
     pull: Option<i64>,
-) -> Result<HashSet<(String, i128)>, StoreError> {
+) -> Result<HashSet<i128>, StoreError> {
     // Pulls are numbered from 1; `i64::MAX` takes every stored event.
     let before = pull.unwrap_or(i64::MAX);
     // The first pull into an empty store (an import, a rebuild) has nothing to check against:
@@ -281,36 +321,18 @@ fn stored_duplicates(
     if earlier == 0 {
         return Ok(HashSet::new());
     }
-    let candidates: Vec<(i64, i64)> = tx
+    let rows = tx
         .prepare(
-            "SELECT e.eid_hi, e.eid_lo FROM events e SEMI JOIN arrow(?) i
-             ON e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo
+            "SELECT e.key_hi, e.key_lo FROM events e SEMI JOIN arrow(?) i
+             ON e.key_hi = i.key_hi AND e.key_lo = i.key_lo
              WHERE e.pull < ?",
         )?
-        .query_map(params![ids, before], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .query_map(params![ids, before], |row| {
+            let (hi, lo) = (row.get::<_, i64>(0)?, row.get::<_, i64>(1)?);
+            Ok((i128::from(hi) << 64) | i128::from(lo as u64))
+        })?
         .collect::<Result<_, _>>()?;
-    if candidates.is_empty() {
-        return Ok(HashSet::new());
-    }
-    let found = scan(vec![
-        ("hi", ints(candidates.iter().map(|c| Some(c.0)))),
-        ("lo", ints(candidates.iter().map(|c| Some(c.1)))),
-    ])?;
-    let mut stmt = tx.prepare(
-        "SELECT DISTINCT e.tenant_id, e.eid_hi, e.eid_lo
-         FROM events e
-         JOIN (SELECT DISTINCT hi, lo FROM arrow(?)) c ON e.eid_hi = c.hi AND e.eid_lo = c.lo
-         SEMI JOIN arrow(?) i
-         ON e.tenant_id = i.tenant_id AND e.eid_hi = i.eid_hi AND e.eid_lo = i.eid_lo",
-    )?;
-    let rows = stmt.query_map(params![&found, ids], |row| {
-        let (hi, lo) = (row.get::<_, i64>(1)?, row.get::<_, i64>(2)?);
-        Ok((
-            row.get::<_, String>(0)?,
-            (i128::from(hi) << 64) | i128::from(lo as u64),
-        ))
-    })?;
-    Ok(rows.collect::<Result<HashSet<_>, _>>()?)
+    Ok(rows)
 }
 
 /// identify links: the latest per anonymous id wins; stored views of that anonymous id follow.
@@ -786,7 +808,7 @@ mod tests {
         let (events, distinct): (i64, i64) = store
             .conn
             .query_row(
-                "SELECT count(*), count(DISTINCT (tenant_id, eid_hi, eid_lo)) FROM events",
+                "SELECT count(*), count(DISTINCT (key_hi, key_lo)) FROM events",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -832,7 +854,7 @@ mod tests {
         let stored: i64 = store
             .conn
             .query_row(
-                "SELECT count(DISTINCT (tenant_id, eid_hi, eid_lo)) = count(*) FROM events",
+                "SELECT count(DISTINCT (key_hi, key_lo)) = count(*) FROM events",
                 [],
                 |r| r.get::<_, bool>(0).map(i64::from),
             )

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "007_pull_of_event",
         include_str!("../migrations/007_pull_of_event.sql"),
     ),
+    (
+        8,
+        "008_event_keys",
+        include_str!("../migrations/008_event_keys.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -119,6 +124,24 @@ pub struct Store {
     compacted_rows: i64,
 }
 
+/// The hashes of the tenants of `events` as migration 008 reads them: a temporary table
+/// `tenant_hashes` (tenant_id, hash_hi, hash_lo), filled here because SQL has no xxh3.
+fn tenant_hashes(tx: &duckdb::Transaction<'_>) -> Result<(), StoreError> {
+    let tenants: Vec<String> = tx
+        .prepare("SELECT DISTINCT tenant_id FROM events")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE tenant_hashes (tenant_id VARCHAR, hash_hi BIGINT, hash_lo BIGINT)",
+    )?;
+    let mut insert = tx.prepare("INSERT INTO tenant_hashes VALUES (?, ?, ?)")?;
+    for tenant in &tenants {
+        let hash = crate::decode::tenant_hash(tenant);
+        insert.execute(params![tenant, (hash >> 64) as i64, hash as i64])?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Opens (or creates) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -133,6 +156,16 @@ impl Store {
     }
 
     fn migrate(mut conn: Connection) -> Result<Store, StoreError> {
+        Store::apply_migrations(&mut conn, i64::MAX)?;
+        Ok(Store {
+            conn,
+            timings: LoadTimings::default(),
+            compacted_rows: 0,
+        })
+    }
+
+    /// Applies the pending migrations up to version `through`.
+    fn apply_migrations(conn: &mut Connection, through: i64) -> Result<(), StoreError> {
         // Loads hand DuckDB their rows as Arrow record batches, read as `arrow(?)`.
         conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")?;
         // Dashboards poll the same few queries: planning one cost ~1-1.5 ms of a ~4-10 ms answer.
@@ -140,7 +173,7 @@ impl Store {
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name VARCHAR NOT NULL)",
         )?;
-        for (version, name, sql) in MIGRATIONS {
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 <= through) {
             let applied: Option<i64> = conn
                 .query_row(
                     "SELECT version FROM schema_migrations WHERE version = ?",
@@ -152,6 +185,9 @@ impl Store {
                 continue;
             }
             let tx = conn.transaction()?;
+            if *version == 8 {
+                tenant_hashes(&tx)?;
+            }
             tx.execute_batch(sql)
                 .map_err(|source| StoreError::Migration {
                     name: name.to_string(),
@@ -164,11 +200,7 @@ impl Store {
             tx.commit()?;
             tracing::info!(migration = name, "applied migration");
         }
-        Ok(Store {
-            conn,
-            timings: LoadTimings::default(),
-            compacted_rows: 0,
-        })
+        Ok(())
     }
 
     /// Rewrites `views` and `view_ranges` in (tenant, time) order when at least a tenth of their rows
@@ -201,7 +233,8 @@ impl Store {
     pub fn stats(&self) -> Result<serde_json::Value, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT tenant_id, sum(events)::BIGINT, sum(views)::BIGINT, sum(objects)::BIGINT FROM (
-                 SELECT tenant_id, count(*) AS events, 0 AS views, 0 AS objects FROM events GROUP BY ALL
+                 SELECT t.tenant_id, count(*) AS events, 0 AS views, 0 AS objects
+                 FROM events JOIN tenants t USING (tenant_no) GROUP BY ALL
                  UNION ALL SELECT tenant_id, 0, count(*), 0 FROM views GROUP BY ALL
                  UNION ALL SELECT tenant_id, 0, 0, count(*) FROM loaded_objects GROUP BY ALL)
              GROUP BY tenant_id ORDER BY tenant_id",
@@ -527,6 +560,69 @@ mod tests {
             uploaded_ms: 1,
             loaded_at_ms: 2,
         }
+    }
+
+    #[test]
+    fn migration_008_keys_stored_events_as_loads_do() {
+        // A store at version 7, with events as that version kept them.
+        let mut conn = Connection::open_in_memory().expect("db");
+        conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")
+            .expect("arrow");
+        Store::apply_migrations(&mut conn, 7).expect("migrate to 7");
+        for (tenant, eid) in [("acme", "e1"), ("globex", "e1"), ("acme", "e2")] {
+            let hash = crate::decode::eid_hash(eid);
+            conn.execute(
+                "INSERT INTO events (tenant_id, eid_hi, eid_lo, ts, pull) VALUES (?, ?, ?, 1000, 1)",
+                params![tenant, (hash >> 64) as i64, hash as i64],
+            )
+            .expect("old event");
+        }
+        Store::apply_migrations(&mut conn, i64::MAX).expect("migrate");
+        let mut store = Store {
+            conn,
+            timings: LoadTimings::default(),
+            compacted_rows: 0,
+        };
+        let mut keys: Vec<(String, i128)> = store
+            .conn
+            .prepare(
+                "SELECT t.tenant_id, e.key_hi, e.key_lo FROM events e JOIN tenants t USING (tenant_no)",
+            )
+            .expect("prepare")
+            .query_map([], |row| {
+                let (hi, lo) = (row.get::<_, i64>(1)?, row.get::<_, i64>(2)?);
+                Ok((row.get(0)?, (i128::from(hi) << 64) | i128::from(lo as u64)))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        keys.sort();
+        let expected = |t: &str, e: &str| (t.to_string(), crate::decode::event_key(t, e));
+        let mut want = vec![
+            expected("acme", "e1"),
+            expected("acme", "e2"),
+            expected("globex", "e1"),
+        ];
+        want.sort();
+        assert_eq!(keys, want);
+        // The events stored before the migration are recognised by a load, tenant by tenant, and a
+        // new tenant gets a number of its own.
+        let again = store
+            .load_batch(
+                &object("o1"),
+                &[
+                    event("acme", "e1", "v1", "film-a"),
+                    event("globex", "e1", "v1", "film-a"),
+                    event("initech", "e1", "v1", "film-a"),
+                    event("acme", "e3", "v3", "film-a"),
+                ],
+            )
+            .expect("load");
+        assert_eq!((again.inserted, again.duplicates), (2, 2));
+        let stats = store.stats().expect("stats");
+        assert_eq!(stats["tenants"]["acme"]["events"], 3);
+        assert_eq!(stats["tenants"]["globex"]["events"], 1);
+        assert_eq!(stats["tenants"]["initech"]["events"], 1);
     }
 
     #[test]
