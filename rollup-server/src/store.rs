@@ -10,7 +10,7 @@ use std::path::Path;
 
 /// Segments below which views are not rewritten in tenant order: four of DuckDB's row groups
 /// (122 880 rows each).
-pub const COMPACT_MIN_ROWS: i64 = 4 * 122_880;
+const COMPACT_MIN_ROWS: i64 = 4 * 122_880;
 
 /// Migrations in order; each runs once, in a transaction with its record.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -579,8 +579,6 @@ mod tests {
     fn migration_008_keys_stored_events_as_loads_do() {
         // A store at version 7, with events as that version kept them.
         let mut conn = Connection::open_in_memory().expect("db");
-        conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")
-            .expect("arrow");
         Store::apply_migrations(&mut conn, 7).expect("migrate to 7");
         for (tenant, eid) in [("acme", "e1"), ("globex", "e1"), ("acme", "e2")] {
             let hash = crate::decode::eid_hash(eid);
@@ -590,12 +588,7 @@ mod tests {
             )
             .expect("old event");
         }
-        Store::apply_migrations(&mut conn, i64::MAX).expect("migrate");
-        let mut store = Store {
-            conn,
-            timings: LoadTimings::default(),
-            compacted_rows: 0,
-        };
+        let mut store = Store::migrate(conn).expect("migrate");
         let mut keys: Vec<(String, i128)> = store
             .conn
             .prepare(
