@@ -3,7 +3,7 @@
 //! and two threads). Decoding is most of a load's CPU; these say where an event's time goes.
 
 use rollup_server::decode::decode_objects;
-use rollup_server::lake_line::parse_line;
+use rollup_server::lake_line::LineParser;
 use std::collections::HashSet;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -96,10 +96,13 @@ fn main() -> anyhow::Result<()> {
     report("gunzip (libdeflate, 1 thread)", gunzip);
     let (parse, parsed) = best(|| {
         let mut n = 0;
+        let mut parser = LineParser::default();
         for text in &texts {
+            let mut events = Vec::with_capacity(1);
             let mut start = 0;
             for end in memchr::memchr_iter(b'\n', text) {
-                n += usize::from(parse_line(&text[start..end]).is_some());
+                n += usize::from(parser.push_line(&text[start..end], &mut events));
+                events.clear();
                 start = end + 1;
             }
         }

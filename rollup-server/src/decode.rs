@@ -5,7 +5,7 @@
 //! the states merge at the end (view state merges in any order). Lines that are not events are
 //! skipped and counted.
 
-use crate::lake_line::{parse_line, LakeEvent};
+use crate::lake_line::{LakeEvent, LineParser};
 use crate::view_state::{Timeline, ViewEvent, ViewEventKind};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -234,10 +234,11 @@ pub struct ObjectCounts {
     pub rejected: u64,
 }
 
-/// Parsed lines waiting for their ids to be checked: each event with its tenant index, the events'
+/// Parsed lines waiting for their ids to be checked: the events, each one's tenant index, the events'
 /// keys offered to [`SeenIds`], and its answers.
 struct Batch<'t> {
-    events: Vec<(LakeEvent<'t>, u32)>,
+    events: Vec<LakeEvent<'t>>,
+    tenants: Vec<u32>,
     keys: Vec<i128>,
     firsts: Vec<bool>,
 }
@@ -278,8 +279,10 @@ impl DecodedLoad {
         // About one event per 400 bytes: grow once per object, not per event.
         self.ids.reserve(text.len() / 400);
         let mut last_tenant = (String::new(), 0u32, 0i128);
+        let mut parser = LineParser::default();
         let mut batch = Batch {
             events: Vec::with_capacity(BATCH),
+            tenants: Vec::with_capacity(BATCH),
             keys: Vec::with_capacity(BATCH),
             firsts: Vec::with_capacity(BATCH),
         };
@@ -292,8 +295,11 @@ impl DecodedLoad {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let Some(event) = parse_line(line) else {
+            if !parser.push_line(line, &mut batch.events) {
                 counts.rejected += 1;
+                continue;
+            }
+            let Some(event) = batch.events.last() else {
                 continue;
             };
             // Lines of an object mostly share a tenant: look it up when it changes.
@@ -305,7 +311,7 @@ impl DecodedLoad {
                 );
             }
             batch.keys.push(last_tenant.2 ^ eid_hash(&event.eid));
-            batch.events.push((event, last_tenant.1));
+            batch.tenants.push(last_tenant.1);
             if batch.events.len() == BATCH {
                 self.fold_batch(&mut batch, seen, exclude, &mut counts);
             }
@@ -326,9 +332,8 @@ impl DecodedLoad {
         counts: &mut ObjectCounts,
     ) {
         seen.first_of(&batch.keys, &mut batch.firsts);
-        let events = batch.events.iter().zip(&batch.keys).zip(&batch.firsts);
-        for (((event, tenant), &key), &first) in events {
-            let tenant = *tenant;
+        let events = batch.events.iter().zip(&batch.tenants);
+        for (((event, &tenant), &key), &first) in events.zip(&batch.keys).zip(&batch.firsts) {
             if !first || (!exclude.is_empty() && exclude.contains(&key)) {
                 counts.duplicates += 1;
                 continue;
@@ -342,6 +347,7 @@ impl DecodedLoad {
             self.fold_event(tenant, event);
         }
         batch.events.clear();
+        batch.tenants.clear();
         batch.keys.clear();
     }
 
