@@ -635,11 +635,11 @@ const fn key_words(key: &[u8]) -> (u64, u64) {
     (lo, hi)
 }
 
-/// Where a key's words sit in [`KEY_TABLE`]: a multiplier found by search gives each of [`KEYS`] its
-/// own slot of 64 (the table's construction checks it at compile time).
-const fn key_slot(lo: u64, hi: u64) -> usize {
-    let mixed = lo ^ hi.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed.wrapping_mul(0x6436_3D4C_35F3_A315) >> 58) as usize
+/// Where a key sits in [`KEY_TABLE`], from its first eight bytes and its length (no two of [`KEYS`]
+/// share both): a multiplier found by search gives each of them its own slot of 64 (the table's
+/// construction checks it at compile time). One multiply: the lookup is on the path of every key.
+const fn key_slot(lo: u64, len: usize) -> usize {
+    ((lo ^ len as u64).wrapping_mul(0x0613_8C58_3C06_F837) >> 58) as usize
 }
 
 /// [`KEYS`] by [`key_slot`]: the key's words and field number (`u32::MAX`: no key).
@@ -648,7 +648,7 @@ const KEY_TABLE: [(u64, u64, u32); 64] = {
     let mut k = 0;
     while k < KEYS.len() {
         let (lo, hi) = key_words(KEYS[k].0.as_bytes());
-        let slot = key_slot(lo, hi);
+        let slot = key_slot(lo, KEYS[k].0.len());
         assert!(
             table[slot].2 == u32::MAX,
             "two keys share a slot: find another multiplier"
@@ -659,10 +659,10 @@ const KEY_TABLE: [(u64, u64, u32); 64] = {
     table
 };
 
-/// The field number of a key given by its words, if it is one of [`KEYS`].
+/// The field number of a key given by its words and length, if it is one of [`KEYS`].
 #[inline(always)]
-fn field_of_words(lo: u64, hi: u64) -> Option<u32> {
-    let (key_lo, key_hi, field) = KEY_TABLE[key_slot(lo, hi)];
+fn field_of_words(lo: u64, hi: u64, len: usize) -> Option<u32> {
+    let (key_lo, key_hi, field) = KEY_TABLE[key_slot(lo, len)];
     (key_lo == lo && key_hi == hi && field != u32::MAX).then_some(field)
 }
 
@@ -672,7 +672,7 @@ fn field_of(key: &str) -> Option<u32> {
         return None;
     }
     let (lo, hi) = key_words(key.as_bytes());
-    field_of_words(lo, hi)
+    field_of_words(lo, hi, key.len())
 }
 
 /// The field number of the key of `len` bytes at `start` of a plain line: its words are read
@@ -684,7 +684,7 @@ fn field_at(bytes: &[u8], start: usize, len: usize) -> Option<u32> {
     }
     let Some(sixteen) = bytes.get(start..start + 16) else {
         let (lo, hi) = key_words(bytes.get(start..start + len)?);
-        return field_of_words(lo, hi);
+        return field_of_words(lo, hi, len);
     };
     let word = |from: usize| {
         let mut w = [0u8; 8];
@@ -706,6 +706,7 @@ fn field_at(bytes: &[u8], start: usize, len: usize) -> Option<u32> {
     field_of_words(
         word(0) & MASKS[len.min(8)],
         word(8) & MASKS[len.saturating_sub(8).min(8)],
+        len,
     )
 }
 
