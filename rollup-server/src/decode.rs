@@ -91,6 +91,18 @@ impl IdTable {
         }
     }
 
+    /// Asks the CPU to fetch the slot where a search for `key` starts (a hint only).
+    #[inline(always)]
+    fn prefetch(&self, key: u128) {
+        let slot = (key.max(1) as u64 as usize) & (self.slots.len() - 1);
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+        if let Some(slot) = self.slots.get(slot) {
+            safe_arch::prefetch_t0(slot);
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+        let _ = slot;
+    }
+
     fn clear(&mut self) {
         self.slots.fill(0);
         self.len = 0;
@@ -122,6 +134,8 @@ pub struct SeenIds {
 
 impl SeenIds {
     const SHARDS: usize = 16;
+    /// How many keys ahead [`SeenIds::first_of`] asks for slots.
+    const PREFETCH: usize = 8;
     /// 16 bytes a slot, slots at most 3/4 full: at most ~0.35 GB.
     const MAX_IDS: usize = 16_000_000;
 
@@ -175,15 +189,34 @@ impl SeenIds {
         firsts.clear();
         firsts.resize(keys.len(), false);
         let shard_of = |key: i128| ((key >> 64) as u64 as usize) % Self::SHARDS;
-        let used = keys.iter().fold(0u32, |m, &k| m | 1 << shard_of(k));
-        for shard in (0..Self::SHARDS).filter(|s| used & 1 << s != 0) {
+        // The keys' places grouped by shard (a counting sort), so that each shard's loop knows
+        // its next keys and can ask for their slots ahead.
+        let mut starts = [0usize; Self::SHARDS + 1];
+        for &key in keys {
+            starts[shard_of(key) + 1] += 1;
+        }
+        for shard in 0..Self::SHARDS {
+            starts[shard + 1] += starts[shard];
+        }
+        let mut order = vec![0usize; keys.len()];
+        let mut next = starts;
+        for (i, &key) in keys.iter().enumerate() {
+            let shard = shard_of(key);
+            order[next[shard]] = i;
+            next[shard] += 1;
+        }
+        for shard in 0..Self::SHARDS {
+            let mine = &order[starts[shard]..starts[shard + 1]];
+            if mine.is_empty() {
+                continue;
+            }
             let mut set = self.shards[shard]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (i, &key) in keys.iter().enumerate() {
-                if shard_of(key) != shard {
-                    continue;
-                }
+            for &i in mine.iter().take(Self::PREFETCH) {
+                set.prefetch(keys[i] as u128);
+            }
+            for (j, &i) in mine.iter().enumerate() {
                 if set.len >= set.capacity() {
                     if set.len >= Self::MAX_IDS / Self::SHARDS {
                         self.forgot
@@ -193,7 +226,12 @@ impl SeenIds {
                         set.grow();
                     }
                 }
-                firsts[i] = set.insert(key as u128);
+                // Nearly every slot is a cache miss: asking for a later key's slot now lets the
+                // misses overlap (one load stalled on them was ~5 % of a load's CPU, perf).
+                if let Some(&ahead) = mine.get(j + Self::PREFETCH) {
+                    set.prefetch(keys[ahead] as u128);
+                }
+                firsts[i] = set.insert(keys[i] as u128);
             }
         }
     }
