@@ -369,6 +369,7 @@ impl<'a> Scan<'a, '_> {
     }
 
     /// A JSON number (strict grammar).
+    #[inline(always)]
     fn number(&mut self) -> Option<Number<'a>> {
         self.skip_ws();
         let bytes = self.text.as_bytes();
