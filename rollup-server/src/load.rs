@@ -76,9 +76,24 @@ impl Store {
         blobs: &[&[u8]],
         decoded: DecodedChunk,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
-        // One DuckDB thread while storing: the next chunk decodes on the other cores meanwhile,
-        // and DuckDB's idle workers spinning for tasks cost more than its parallelism gains on
-        // these statements (10 M events: 13.4 s and 21 CPU-s against 14.3 s and 23 CPU-s).
+        self.load_decoded_beside(objects, blobs, decoded, true)
+    }
+
+    /// [`Store::load_decoded`], told whether the next chunk decodes meanwhile (`decoding`). If it
+    /// does, DuckDB gets one thread: the decoding threads use the other cores, and DuckDB's idle
+    /// workers spinning for tasks cost more than its parallelism gains on these statements (10 M
+    /// events: 13.4 s and 21 CPU-s against 14.3 s and 23 CPU-s). The last chunk of a pull has
+    /// nothing beside it and gets DuckDB's default, every core.
+    pub fn load_decoded_beside(
+        &mut self,
+        objects: &[ObjectRecord<'_>],
+        blobs: &[&[u8]],
+        decoded: DecodedChunk,
+        decoding: bool,
+    ) -> Result<Vec<LoadOutcome>, StoreError> {
+        if !decoding {
+            return self.load_decoded_in_tx(objects, blobs, decoded);
+        }
         self.conn.execute_batch("SET threads = 1")?;
         let loaded = self.load_decoded_in_tx(objects, blobs, decoded);
         self.conn.execute_batch("RESET threads")?;

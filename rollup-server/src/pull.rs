@@ -133,6 +133,7 @@ pub async fn pull_once(
             .next()
             .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));
         let loaded_at_ms = now_ms();
+        let decoding = ahead.is_some();
         let stored = with_store(store, move |s| {
             let records: Vec<ObjectRecord<'_>> = chunk
                 .iter()
@@ -144,7 +145,7 @@ pub async fn pull_once(
                 })
                 .collect();
             let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-            let outcomes = s.load_decoded(&records, &refs, decoded)?;
+            let outcomes = s.load_decoded_beside(&records, &refs, decoded, decoding)?;
             drop(records);
             Ok((chunk, outcomes))
         })
