@@ -5,7 +5,7 @@
 //! the states merge at the end (view state merges in any order). Lines that are not events are
 //! skipped and counted.
 
-use crate::lake_line::{LakeEvent, LineParser};
+use crate::lake_line::{LakeEvent, LineParser, Ranges};
 use crate::view_state::{Timeline, ViewEvent, ViewEventKind};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -432,7 +432,7 @@ impl DecodedLoad {
             subdivision: e.subdivision.as_deref(),
             timezone: e.timezone.as_deref(),
             props: e.props.map(|p| p.0),
-            played: e.played.as_deref().unwrap_or(&[]),
+            played: e.played.as_ref().map_or(&[], Ranges::as_slice),
         };
         let views = &mut self.views[tenant as usize];
         match views.get_mut(view_id) {
