@@ -1,7 +1,7 @@
 //! One line of a lake object: the fields a load uses, parsed fast.
 //!
 //! Decoding is most of a load's work, and nearly every line is what the edge wrote: a flat JSON object
-//! of short strings and numbers, without spaces. [`parse_line`] reads those with a scanner made for
+//! of short strings and numbers, without spaces. [`LineParser`] reads those with a scanner made for
 //! them and hands anything else (escapes, numbers in unusual forms, repeated keys, malformed input)
 //! to serde_json, so the answer is always serde_json's: the fast path either returns what
 //! serde_json would, or declines. A test and the batch_loader fuzz target compare both on every
@@ -136,11 +136,6 @@ pub struct LakeEvent<'a> {
     pub subdivision: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub timezone: Option<Cow<'a, str>>,
-}
-
-/// Parses a line (None: not an event).
-pub fn parse_line(line: &[u8]) -> Option<LakeEvent<'_>> {
-    parse_fast(line).or_else(|| serde_json::from_slice(line).ok())
 }
 
 /// Whether the fast path agrees with serde_json on `line` (it declined, or both read the same): what
