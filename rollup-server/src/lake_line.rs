@@ -215,8 +215,8 @@ const MAX_FAST_LINE: usize = 4096;
 /// One word per 64 bytes of a line: bit `i % 64` of word `i / 64` is set when byte `i` is a quote.
 type QuoteMap = [u64; MAX_FAST_LINE / 64];
 
-/// One pass over a line, before any parsing: where its quotes are (into the words of `quotes` the
-/// line covers, which start zeroed), and whether it is plain, that is neither a backslash nor a
+/// One pass over a line, before any parsing: where its quotes are (written over the words of
+/// `quotes` the line covers), and whether it is plain, that is neither a backslash nor a
 /// control character (bytes 0-31) in it. In a plain line every string ends at the next quote, and
 /// whitespace between tokens is only spaces; the edge writes such lines, and the scanner declines
 /// the others (escapes, pretty-printed or malformed text) to serde_json. Sixteen bytes at a time
@@ -241,33 +241,27 @@ fn index_line(line: &[u8], quotes: &mut QuoteMap) -> bool {
         *special = bitor_m128i(*special, odd);
         u64::from(move_mask_i8_m128i(cmp_eq_mask_i8_m128i(bytes, quote)) as u16)
     };
-    let mut special = zeroed_m128i();
-    let mut words = line.chunks_exact(64);
-    for (word, bytes) in quotes.iter_mut().zip(&mut words) {
+    // Per 64 bytes: a word of the map.
+    let word = |bytes: &[u8], special: &mut m128i| -> u64 {
         let mut bits = 0;
         for (i, sixteen) in bytes.chunks_exact(16).enumerate() {
-            let Ok(sixteen) = sixteen.try_into() else {
-                return false;
-            };
-            bits |= block(sixteen, &mut special) << (16 * i);
+            if let Ok(sixteen) = sixteen.try_into() {
+                bits |= block(sixteen, special) << (16 * i);
+            }
         }
-        *word = bits;
+        bits
+    };
+    let mut special = zeroed_m128i();
+    let mut words = line.chunks_exact(64);
+    for (bits, bytes) in quotes.iter_mut().zip(&mut words) {
+        *bits = word(bytes, &mut special);
     }
     let rest = words.remainder();
-    if !rest.is_empty() {
+    if let (false, Some(bits)) = (rest.is_empty(), quotes.get_mut(line.len() / 64)) {
         // The last bytes, padded with spaces (neither quotes nor special).
         let mut padded = [b' '; 64];
         padded[..rest.len()].copy_from_slice(rest);
-        let mut bits = 0;
-        for (i, sixteen) in padded.chunks_exact(16).enumerate() {
-            let Ok(sixteen) = sixteen.try_into() else {
-                return false;
-            };
-            bits |= block(sixteen, &mut special) << (16 * i);
-        }
-        if let Some(word) = quotes.get_mut(line.len() / 64) {
-            *word = bits;
-        }
+        *bits = word(&padded, &mut special);
     }
     move_mask_i8_m128i(cmp_eq_mask_i8_m128i(special, zeroed_m128i())) == 0xFFFF
 }
