@@ -2,12 +2,22 @@
 export TAPEMETRIC_CACHE="${TAPEMETRIC_CACHE:-$HOME/.cache/tapemetric}"
 # Build outside the clone, so that every checkout of this machine shares one build cache.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TAPEMETRIC_CACHE/target}"
-# DuckDB's C++ is built once per machine by scripts/build-duckdb.sh and linked statically.
-export DUCKDB_CRATE_VERSION="1.20000.1"
-# Extensions compiled into the library (json: json_extract_string filters mave props; tests read the lake with read_json).
-export DUCKDB_EXTENSIONS="json"
-export DUCKDB_LIB_DIR="$TAPEMETRIC_CACHE/libduckdb-$DUCKDB_CRATE_VERSION-$DUCKDB_EXTENSIONS"
-export DUCKDB_STATIC=1
+# DuckDB: its own prebuilt shared library from the npm registry (scripts/fetch-duckdb.sh, seconds), linked
+# dynamically; the binaries find it through their rpath (rollup-server/build.rs) or LD_LIBRARY_PATH.
+# DUCKDB_FROM_SOURCE=1 compiles the same version's C++ instead (~45 min, scripts/build-duckdb.sh) and
+# links it statically: a release binary with nothing beside it.
+export DUCKDB_CRATE_VERSION="1.10506.0"
+export DUCKDB_NPM_VERSION="1.5.6-r.1"
+if [ "${DUCKDB_FROM_SOURCE:-0}" = 1 ]; then
+  # Extensions compiled into the library (json: tests read the lake with read_json).
+  export DUCKDB_EXTENSIONS="json"
+  export DUCKDB_LIB_DIR="$TAPEMETRIC_CACHE/libduckdb-$DUCKDB_CRATE_VERSION-$DUCKDB_EXTENSIONS"
+  export DUCKDB_STATIC=1
+else
+  export DUCKDB_LIB_DIR="$TAPEMETRIC_CACHE/libduckdb-$DUCKDB_NPM_VERSION"
+  unset DUCKDB_STATIC
+  export LD_LIBRARY_PATH="$DUCKDB_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 export TOOLS_ROOT="$TAPEMETRIC_CACHE/tools"
 export TOOLS_BIN="$TOOLS_ROOT/bin"
 export WORKER_BUILD_VERSION="0.8.7"

@@ -55,6 +55,6 @@ if ! "$TAPEMETRIC_PYTHON" -c "import duckdb, chdb" 2>/dev/null; then
   "$TAPEMETRIC_VENV/bin/pip" install -q $PY_PACKAGES
 fi
 
-bash scripts/build-duckdb.sh
+if [ "${DUCKDB_FROM_SOURCE:-0}" = 1 ]; then bash scripts/build-duckdb.sh; else bash scripts/fetch-duckdb.sh; fi
 
 echo "setup: done"

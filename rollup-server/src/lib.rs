@@ -12,6 +12,7 @@ pub mod load;
 pub mod mave;
 pub mod metrics;
 pub mod pull;
+pub mod staged;
 pub mod store;
 pub mod telemetry;
 pub mod view_index;

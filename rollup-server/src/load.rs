@@ -3,12 +3,12 @@
 //! in one transaction, so a crash at any point leaves either nothing or everything.
 
 use crate::decode::{decode_objects, DecodeError, DecodedLoad, SeenIds, ViewMap};
+use crate::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
 use crate::view_state::{browser_engine, source_of, Segment, SegmentDims, SegmentRow, Timeline};
 use duckdb::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use duckdb::vtab::ArrowBatchRegistration;
 use duckdb::{params, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -116,7 +116,7 @@ impl Store {
             )])?;
             let mut stmt = tx.prepare(
                 "SELECT object_key FROM loaded_objects
-                 WHERE object_key IN (SELECT object_key FROM arrow(?))",
+                 WHERE object_key IN (SELECT object_key FROM staged(?))",
             )?;
             let rows = stmt.query_map(params![&keys], |row| row.get::<_, String>(0))?;
             rows.collect::<Result<_, _>>()?
@@ -163,7 +163,7 @@ impl Store {
             }
             exclude.extend(more);
         }
-        tx.execute("INSERT INTO events SELECT * FROM arrow(?)", params![&ids])?;
+        tx.execute("INSERT INTO events SELECT * FROM staged(?)", params![&ids])?;
         drop(ids);
         let inserted_s = clock.elapsed().as_secs_f64();
         store_identities(&tx, &load)?;
@@ -203,7 +203,7 @@ impl Store {
         };
         tx.execute(
             "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
-             SELECT * FROM arrow(?)",
+             SELECT * FROM staged(?)",
             params![&records],
         )?;
         for (n, &i) in fresh.iter().enumerate() {
@@ -234,13 +234,13 @@ impl Store {
     }
 }
 
-/// Columns as a record batch that statements read as `arrow(?)` while the registration lives. Loads
-/// stage rows this way rather than in temp tables: DuckDB 2.0 silently dropped appends of more than
-/// a couple of row groups to a temp table of a file database (`large_loads_store_every_event`).
-fn scan(columns: Vec<(&'static str, ArrayRef)>) -> Result<ArrowBatchRegistration, StoreError> {
+/// Columns as a record batch that statements read as `staged(?)` while the guard lives. Loads stage
+/// rows this way rather than in temp tables: DuckDB 2.0 silently dropped appends of more than a couple
+/// of row groups to a temp table of a file database (`large_loads_store_every_event`).
+fn scan(columns: Vec<(&'static str, ArrayRef)>) -> Result<StagedBatch, StoreError> {
     let batch = RecordBatch::try_from_iter(columns)
         .map_err(|e| StoreError::Decode(format!("building a record batch: {e}")))?;
-    Ok(ArrowBatchRegistration::new(batch))
+    Ok(StagedBatch::new(batch))
 }
 
 fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
@@ -264,7 +264,7 @@ fn id_batch(
     tx: &Transaction<'_>,
     load: &DecodedLoad,
     pull: Option<i64>,
-) -> Result<ArrowBatchRegistration, StoreError> {
+) -> Result<StagedBatch, StoreError> {
     let numbers = tenant_numbers(tx, &load.tenants)?;
     let ids = &load.ids;
     scan(vec![
@@ -294,14 +294,14 @@ fn tenant_numbers(tx: &Transaction<'_>, tenants: &[String]) -> Result<Vec<i32>, 
         "INSERT INTO tenants
          SELECT (SELECT coalesce(max(tenant_no), 0) FROM tenants) + row_number() OVER (ORDER BY tenant_id),
                 tenant_id
-         FROM (SELECT DISTINCT tenant_id FROM arrow(?))
+         FROM (SELECT DISTINCT tenant_id FROM staged(?))
          WHERE tenant_id NOT IN (SELECT tenant_id FROM tenants)",
         params![&names],
     )?;
     let numbers: HashMap<String, i32> = tx
         .prepare(
             "SELECT tenant_id, tenant_no FROM tenants
-             WHERE tenant_id IN (SELECT tenant_id FROM arrow(?))",
+             WHERE tenant_id IN (SELECT tenant_id FROM staged(?))",
         )?
         .query_map(params![&names], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
@@ -321,7 +321,7 @@ fn tenant_numbers(tx: &Transaction<'_>, tenants: &[String]) -> Result<Vec<i32>, 
 /// maps), else by any load. One semi-join on the key columns of `events`.
 fn stored_duplicates(
     tx: &Transaction<'_>,
-    ids: &ArrowBatchRegistration,
+    ids: &StagedBatch,
     pull: Option<i64>,
 ) -> Result<HashSet<i128>, StoreError> {
     // Pulls are numbered from 1; `i64::MAX` takes every stored event.
@@ -338,7 +338,7 @@ fn stored_duplicates(
     }
     let rows = tx
         .prepare(
-            "SELECT e.key_hi, e.key_lo FROM events e SEMI JOIN arrow(?) i
+            "SELECT e.key_hi, e.key_lo FROM events e SEMI JOIN staged(?) i
              ON e.key_hi = i.key_hi AND e.key_lo = i.key_lo
              WHERE e.pull < ?",
         )?
@@ -371,7 +371,7 @@ fn store_identities(tx: &Transaction<'_>, load: &DecodedLoad) -> Result<(), Stor
     ])?;
     tx.execute(
         "INSERT INTO identities
-         SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM arrow(?)
+         SELECT tenant_id, anonymous_id, arg_max(user_id, ts), max(ts) FROM staged(?)
          GROUP BY tenant_id, anonymous_id
          ON CONFLICT (tenant_id, anonymous_id) DO UPDATE SET
              user_id = CASE WHEN excluded.ts >= identities.ts THEN excluded.user_id ELSE identities.user_id END,
@@ -383,7 +383,7 @@ fn store_identities(tx: &Transaction<'_>, load: &DecodedLoad) -> Result<(), Stor
                                   viewer_key = hash(coalesce(view_segments.user_id, i.user_id, view_segments.anonymous_id))
          FROM identities i
          WHERE view_segments.tenant_id = i.tenant_id AND view_segments.anonymous_id = i.anonymous_id
-           AND (i.tenant_id, i.anonymous_id) IN (SELECT tenant_id, anonymous_id FROM arrow(?))",
+           AND (i.tenant_id, i.anonymous_id) IN (SELECT tenant_id, anonymous_id FROM staged(?))",
         params![&new],
     )?;
     Ok(())
@@ -424,11 +424,11 @@ fn store_views(
     if !stored.is_empty() {
         read_stored_ranges(tx, &tenant_index, &touched, &mut stored)?;
         tx.execute(
-            "DELETE FROM view_segments WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM arrow(?))",
+            "DELETE FROM view_segments WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM staged(?))",
             params![&touched],
         )?;
         tx.execute(
-            "DELETE FROM view_ranges WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM arrow(?))",
+            "DELETE FROM view_ranges WHERE (tenant_id, view_id) IN (SELECT tenant_id, view_id FROM staged(?))",
             params![&touched],
         )?;
         for ((t, view_id), segments) in stored {
@@ -610,7 +610,7 @@ fn store_views(
         ]
     })?;
     tx.execute(
-        "INSERT INTO view_ranges SELECT * FROM arrow(?)",
+        "INSERT INTO view_ranges SELECT * FROM staged(?)",
         params![&ranges],
     )?;
     let appended_s = clock.elapsed().as_secs_f64();
@@ -618,7 +618,7 @@ fn store_views(
         "INSERT INTO view_segments BY NAME
          SELECT s.*, coalesce(s.user_id, i.user_id, s.anonymous_id) AS viewer_id,
                 hash(coalesce(s.user_id, i.user_id, s.anonymous_id)) AS viewer_key
-         FROM arrow(?) s
+         FROM staged(?) s
          LEFT JOIN identities i ON i.tenant_id = s.tenant_id AND i.anonymous_id = s.anonymous_id",
         params![&segments],
     )?;
@@ -639,11 +639,11 @@ type StoredSegments = HashMap<(usize, String), Vec<(i32, Segment)>>;
 fn read_stored_segments(
     tx: &Transaction<'_>,
     tenant_index: &HashMap<&str, usize>,
-    touched: &ArrowBatchRegistration,
+    touched: &StagedBatch,
 ) -> Result<StoredSegments, StoreError> {
     let mut stmt = tx.prepare(&format!(
         "SELECT {SEGMENT_COLUMNS} FROM view_segments
-         SEMI JOIN arrow(?) t ON view_segments.tenant_id = t.tenant_id AND view_segments.view_id = t.view_id"
+         SEMI JOIN staged(?) t ON view_segments.tenant_id = t.tenant_id AND view_segments.view_id = t.view_id"
     ))?;
     let mut rows = stmt.query(params![touched])?;
     let mut stored: StoredSegments = HashMap::new();
@@ -701,12 +701,12 @@ fn read_stored_segments(
 fn read_stored_ranges(
     tx: &Transaction<'_>,
     tenant_index: &HashMap<&str, usize>,
-    touched: &ArrowBatchRegistration,
+    touched: &StagedBatch,
     stored: &mut StoredSegments,
 ) -> Result<(), StoreError> {
     let mut stmt = tx.prepare(
         "SELECT r.tenant_id, r.view_id, r.segment, r.from_s, r.to_s FROM view_ranges r
-         SEMI JOIN arrow(?) t ON r.tenant_id = t.tenant_id AND r.view_id = t.view_id
+         SEMI JOIN staged(?) t ON r.tenant_id = t.tenant_id AND r.view_id = t.view_id
          ORDER BY r.from_s",
     )?;
     let mut rows = stmt.query(params![touched])?;

@@ -170,8 +170,8 @@ impl Store {
 
     /// Applies the pending migrations up to version `through`.
     fn apply_migrations(conn: &mut Connection, through: i64) -> Result<(), StoreError> {
-        // Loads hand DuckDB their rows as Arrow record batches, read as `arrow(?)`.
-        conn.register_table_function::<duckdb::vtab::arrow::ArrowVTab>("arrow")?;
+        // Loads hand DuckDB their rows as Arrow record batches, read as `staged(?)`.
+        crate::staged::register(conn)?;
         // Dashboards poll the same few queries: planning one cost ~1-1.5 ms of a ~4-10 ms answer.
         conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch(
