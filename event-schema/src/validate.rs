@@ -146,24 +146,24 @@ pub fn validate_event(
         content_id: take_id(&mut fields, "content_id")?,
         content_type,
         content_title: take_text(&mut fields, "content_title")?,
-        season: take_non_negative(&mut fields, "season")?,
-        episode: take_non_negative(&mut fields, "episode")?,
-        duration_s: take_seconds(&mut fields, "duration_s")?,
-        position_s: take_seconds(&mut fields, "position_s")?,
+        season: take_count(&mut fields, &limits::SEASON)?,
+        episode: take_count(&mut fields, &limits::EPISODE)?,
+        duration_s: take_seconds(&mut fields, &limits::DURATION_S)?,
+        position_s: take_seconds(&mut fields, &limits::POSITION_S)?,
         page_url: take_text(&mut fields, "page_url")?,
         referrer: take_text(&mut fields, "referrer")?,
         player_name: take_text(&mut fields, "player_name")?,
         player_version: take_text(&mut fields, "player_version")?,
-        ttff_ms: take_non_negative(&mut fields, "ttff_ms")?,
-        watched_ms: take_non_negative(&mut fields, "watched_ms")?,
-        rebuffer_ms: take_non_negative(&mut fields, "rebuffer_ms")?,
+        ttff_ms: take_count(&mut fields, &limits::TTFF_MS)?,
+        watched_ms: take_count(&mut fields, &limits::WATCHED_MS)?,
+        rebuffer_ms: take_count(&mut fields, &limits::REBUFFER_MS)?,
         played: take_played(&mut fields)?,
         error_code: take_text(&mut fields, "error_code")?,
         error_message: take_text(&mut fields, "error_message")?,
         fatal: take_bool(&mut fields, "fatal")?,
-        bitrate: take_non_negative(&mut fields, "bitrate")?,
-        width: take_non_negative(&mut fields, "width")?,
-        height: take_non_negative(&mut fields, "height")?,
+        bitrate: take_count(&mut fields, &limits::BITRATE)?,
+        width: take_count(&mut fields, &limits::WIDTH)?,
+        height: take_count(&mut fields, &limits::HEIGHT)?,
         name: take_text(&mut fields, "name")?,
         props: Map::new(),
     };
@@ -271,20 +271,36 @@ fn take_i64(fields: &mut Map<String, Value>, field: &str) -> Result<Option<i64>,
     }
 }
 
-fn take_non_negative(
+/// A whole number within its physical range (see [`limits::NumberRange`]).
+fn take_count(
     fields: &mut Map<String, Value>,
-    field: &str,
+    range: &limits::NumberRange,
 ) -> Result<Option<i64>, EventError> {
-    match take_i64(fields, field)? {
-        Some(v) if v < 0 => Err(EventError::new(field, "must not be negative")),
+    match take_i64(fields, range.field)? {
+        Some(v) if v < 0 => Err(EventError::new(range.field, "must not be negative")),
+        Some(v) if !range.contains(v as f64) => Err(out_of_range(range, &v.to_string())),
         other => Ok(other),
     }
 }
 
-fn take_seconds(fields: &mut Map<String, Value>, field: &str) -> Result<Option<f64>, EventError> {
+fn out_of_range(range: &limits::NumberRange, value: &str) -> EventError {
+    EventError::new(
+        range.field,
+        format!("is {value}, which cannot happen: {}", range.because),
+    )
+}
+
+fn take_seconds(
+    fields: &mut Map<String, Value>,
+    range: &limits::NumberRange,
+) -> Result<Option<f64>, EventError> {
+    let field = range.field;
     match fields.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() && v >= 0.0 && !range.contains(v) => {
+                Err(out_of_range(range, &n.to_string()))
+            }
             Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
             _ => Err(EventError::new(
                 field,
@@ -335,6 +351,9 @@ fn take_played(fields: &mut Map<String, Value>) -> Result<Option<Vec<[f64; 2]>>,
             (Some(from), Some(to))
                 if from.is_finite() && to.is_finite() && 0.0 <= from && from <= to =>
             {
+                if !limits::PLAYED_S.contains(to) {
+                    return Err(out_of_range(&limits::PLAYED_S, &range.to_string()));
+                }
                 played.push([from, to])
             }
             _ => {
@@ -450,6 +469,56 @@ mod tests {
         raw["played"] = json!([[5, 1]]);
         let err = validate_event(raw, NOW, &mut eid_source()).expect_err("backwards");
         assert_eq!(err.field, "played");
+    }
+
+    fn heartbeat() -> Value {
+        let mut raw = view_start();
+        raw["type"] = json!("heartbeat");
+        raw
+    }
+
+    #[test]
+    fn poison_heartbeats_are_refused_naming_the_field_and_the_range() {
+        // The values of the review's reproduction: two such heartbeats overflowed the fold.
+        for field in ["watched_ms", "rebuffer_ms", "ttff_ms", "episode", "height"] {
+            let mut raw = heartbeat();
+            raw[field] = json!(i64::MAX);
+            let err = validate_event(raw, NOW, &mut eid_source()).expect_err(field);
+            assert_eq!(err.field, field);
+            assert!(
+                err.reason.contains("9223372036854775807") && err.reason.contains("cannot happen"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_numeric_field_is_accepted_up_to_its_range_and_refused_past_it() {
+        for range in limits::NUMBER_RANGES {
+            let at_max = if range.field == "played" {
+                json!([[0.0, range.max]])
+            } else if matches!(range.field, "position_s" | "duration_s") {
+                json!(range.max)
+            } else {
+                json!(range.max as i64)
+            };
+            let past = if range.field == "played" {
+                json!([[0.0, range.max * 2.0]])
+            } else if matches!(range.field, "position_s" | "duration_s") {
+                json!(range.max * 2.0)
+            } else {
+                json!(range.max as i64 + 1)
+            };
+            let mut raw = heartbeat();
+            raw[range.field] = at_max;
+            validate_event(raw, NOW, &mut eid_source())
+                .unwrap_or_else(|e| panic!("{} at its maximum: {e}", range.field));
+            let mut raw = heartbeat();
+            raw[range.field] = past;
+            let err = validate_event(raw, NOW, &mut eid_source()).expect_err(range.field);
+            assert_eq!(err.field, range.field, "{err}");
+            assert!(err.reason.ends_with(range.because), "{err}");
+        }
     }
 
     #[test]
