@@ -30,10 +30,16 @@ fuzz_target!(|ndjson: &[u8]| {
         assert!(rollup_server::lake_line::fast_path_agrees(line));
     }
 
-    // Arbitrary bytes as the object itself: an error or events, never a panic.
-    let _ = decode_objects(&[ndjson], &HashSet::new(), 1, None);
+    // Arbitrary bytes as the object itself: quarantined or events, never a panic.
+    let raw = decode_objects(&[ndjson], &HashSet::new(), 1, None);
+    assert!(raw.events() == 0 || raw.quarantine.iter().all(|q| q.line.is_some()));
 
-    let load = decode_objects(&[&object], &HashSet::new(), 1, None).expect("valid gzip decodes");
+    let load = decode_objects(&[&object], &HashSet::new(), 1, None);
+    assert!(
+        load.quarantine.iter().all(|q| q.line.is_some()),
+        "valid gzip decodes: {:?}",
+        load.quarantine
+    );
     let lines = ndjson
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))

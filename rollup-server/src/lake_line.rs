@@ -138,6 +138,54 @@ pub struct LakeEvent<'a> {
     pub timezone: Option<Cow<'a, str>>,
 }
 
+impl LakeEvent<'_> {
+    /// Why this event cannot have happened, if it cannot: a number outside its physical range
+    /// (`event_schema::limits::NUMBER_RANGES`, which the edge enforces), or a time outside
+    /// 1970 ..= 9999. The edge refuses such events; one in the lake is quarantined.
+    pub fn impossible_value(&self) -> Option<String> {
+        use event_schema::limits::{self, NumberRange};
+        let outside = |range: &NumberRange, value: f64, shown: &dyn std::fmt::Display| {
+            (!range.contains(value)).then(|| {
+                format!(
+                    "`{}` is {shown}, which cannot happen: {}",
+                    range.field, range.because
+                )
+            })
+        };
+        for (field, value) in [("ts", Some(self.ts)), ("received_at", self.received_at)] {
+            if let Some(ms) = value.filter(|ms| !(0..=limits::MAX_TIME_MS).contains(ms)) {
+                return Some(format!(
+                    "`{field}` is {ms}, which is not a time between 1970 and 9999 in epoch ms"
+                ));
+            }
+        }
+        let counts = [
+            (&limits::TTFF_MS, self.ttff_ms),
+            (&limits::WATCHED_MS, self.watched_ms),
+            (&limits::REBUFFER_MS, self.rebuffer_ms),
+        ];
+        for (range, value) in counts {
+            if let Some(reason) = value.and_then(|v| outside(range, v as f64, &v)) {
+                return Some(reason);
+            }
+        }
+        let seconds = [
+            (&limits::POSITION_S, self.position_s),
+            (&limits::DURATION_S, self.duration_s),
+        ];
+        for (range, value) in seconds {
+            if let Some(reason) = value.and_then(|v| outside(range, v, &v)) {
+                return Some(reason);
+            }
+        }
+        let played = self.played.as_ref().map_or(&[][..], Ranges::as_slice);
+        played
+            .iter()
+            .flatten()
+            .find_map(|&end| outside(&limits::PLAYED_S, end, &end))
+    }
+}
+
 /// Whether the fast path agrees with serde_json on `line` (it declined, or both read the same): what
 /// the batch_loader fuzz target checks on every line.
 pub fn fast_path_agrees(line: &[u8]) -> bool {

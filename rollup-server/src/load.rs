@@ -2,7 +2,7 @@
 //! links, fold the events into the stored state of the views they touch, and record the objects, all
 //! in one transaction, so a crash at any point leaves either nothing or everything.
 
-use crate::decode::{decode_objects, DecodeError, DecodedLoad, SeenIds, ViewMap};
+use crate::decode::{decode_objects, DecodedLoad, SeenIds, ViewMap};
 use crate::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
 use crate::view_state::{browser_engine, source_of, Segment, SegmentDims, SegmentRow, Timeline};
@@ -26,23 +26,17 @@ const SEGMENT_COLUMNS: &str = "tenant_id, view_id, segment, started_ms, last_ms,
     reached_first_frame, ended, furthest_position_s, duration_s, page_url, source, browser,
     browser_engine, os, device_type, device, continent, country, subdivision, timezone, props";
 
-impl From<DecodeError> for StoreError {
-    fn from(e: DecodeError) -> StoreError {
-        StoreError::Decode(e.to_string())
-    }
-}
-
 /// Decodes a chunk of objects (`blobs[i]` holds `objects[i]`), ahead of [`Store::load_decoded`]: the
 /// slow part of a load, which needs no database, so a pull decodes the next chunk while the store
 /// takes this one. `seen`: the events of the pull's earlier chunks.
-pub fn decode_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> Result<DecodedChunk, DecodeError> {
+pub fn decode_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> DecodedChunk {
     let clock = std::time::Instant::now();
-    let load = decode_objects(blobs, &HashSet::new(), decode_threads(), seen)?;
-    Ok(DecodedChunk {
+    let load = decode_objects(blobs, &HashSet::new(), decode_threads(), seen);
+    DecodedChunk {
         load,
         decode_s: clock.elapsed().as_secs_f64(),
         pull: seen.and_then(SeenIds::complete_pull),
-    })
+    }
 }
 
 /// A decoded chunk of objects, with how long decoding took.
@@ -65,7 +59,7 @@ impl Store {
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
     ) -> Result<Vec<LoadOutcome>, StoreError> {
-        let decoded = decode_chunk(blobs, None)?;
+        let decoded = decode_chunk(blobs, None);
         self.load_decoded(objects, blobs, decoded)
     }
 
@@ -137,7 +131,7 @@ impl Store {
             (decoded.load, decoded.pull)
         } else {
             // Some objects were loaded meanwhile (another pull): decode only the others.
-            let load = decode_objects(&fresh_blobs, &HashSet::new(), decode_threads(), None)?;
+            let load = decode_objects(&fresh_blobs, &HashSet::new(), decode_threads(), None);
             (load, None)
         };
         let decoded_s = clock.elapsed().as_secs_f64();
@@ -153,7 +147,7 @@ impl Store {
             // Rare (a retry or re-flush of events loaded before): decode again leaving them out.
             // The first decode skipped copies of events in the pull's earlier chunks; this one
             // does not know those chunks, so its ids are checked again until none is stored.
-            load = decode_objects(&fresh_blobs, &exclude, decode_threads(), None)?;
+            load = decode_objects(&fresh_blobs, &exclude, decode_threads(), None);
             // Decoded without the pull's set: copies in the pull's earlier chunks count too.
             pull = None;
             ids = id_batch(&tx, &load, pull)?;
@@ -169,13 +163,10 @@ impl Store {
         store_identities(&tx, &load)?;
         let stored_s = clock.elapsed().as_secs_f64();
 
+        store_quarantine(&tx, &load, |n| &objects[fresh[n]])?;
         store_views(&tx, load.views, &load.tenants)?;
         let views_s = clock.elapsed().as_secs_f64();
 
-        let rejected: u64 = load.per_object.iter().map(|c| c.rejected).sum();
-        if rejected > 0 {
-            tracing::warn!(lines = rejected, "skipped lines that are not events");
-        }
         // The record of the objects, in one statement too.
         let records = {
             let fresh_objects = || fresh.iter().map(|&i| &objects[i]);
@@ -199,10 +190,15 @@ impl Store {
                     "duplicates",
                     ints(counts.iter().map(|c| Some(c.duplicates as i64))),
                 ),
+                (
+                    "quarantined",
+                    ints(counts.iter().map(|c| Some(c.rejected as i64))),
+                ),
             ])?
         };
         tx.execute(
-            "INSERT INTO loaded_objects (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates)
+            "INSERT INTO loaded_objects
+                 (object_key, tenant_id, uploaded_ms, loaded_at_ms, events, duplicates, quarantined)
              SELECT * FROM staged(?)",
             params![&records],
         )?;
@@ -212,6 +208,12 @@ impl Store {
                 inserted: counts.inserted,
                 duplicates: counts.duplicates,
                 newly_loaded: true,
+                quarantined_lines: counts.rejected,
+                quarantined_object: load
+                    .quarantine
+                    .iter()
+                    .find(|q| q.object == n && q.line.is_none())
+                    .map(|q| q.reason.clone()),
             };
         }
         tx.commit()?;
@@ -232,6 +234,49 @@ impl Store {
         );
         Ok(outcomes)
     }
+}
+
+/// Records what the load left out (`quarantine`, migration 009); `object(n)` is the record of the
+/// load's object `n`. Logged too: a quarantined object is what an operator looks for first.
+fn store_quarantine<'o>(
+    tx: &Transaction<'_>,
+    load: &DecodedLoad,
+    object: impl Fn(usize) -> &'o ObjectRecord<'o>,
+) -> Result<(), StoreError> {
+    if load.quarantine.is_empty() {
+        return Ok(());
+    }
+    for q in load.quarantine.iter().filter(|q| q.line.is_none()) {
+        let record = object(q.object);
+        tracing::warn!(object = record.key, reason = %q.reason, "quarantined a lake object");
+    }
+    let lines: u64 = load.per_object.iter().map(|c| c.rejected).sum();
+    if lines > 0 {
+        tracing::warn!(
+            lines,
+            "quarantined lines that are not events or hold impossible values"
+        );
+    }
+    let rows = || load.quarantine.iter().map(|q| (q, object(q.object)));
+    let batch = scan(vec![
+        ("object_key", strings(rows().map(|(_, o)| Some(o.key)))),
+        ("tenant_id", strings(rows().map(|(_, o)| o.tenant_id))),
+        ("line", ints(rows().map(|(q, _)| q.line.map(|l| l as i64)))),
+        ("eid", strings(rows().map(|(q, _)| q.eid.as_deref()))),
+        (
+            "reason",
+            strings(rows().map(|(q, _)| Some(q.reason.as_str()))),
+        ),
+        (
+            "quarantined_at_ms",
+            ints(rows().map(|(_, o)| Some(o.loaded_at_ms))),
+        ),
+    ])?;
+    tx.execute(
+        "INSERT INTO quarantine SELECT * FROM staged(?)",
+        params![&batch],
+    )?;
+    Ok(())
 }
 
 /// Columns as a record batch that statements read as `staged(?)` while the guard lives. Loads stage
@@ -795,7 +840,7 @@ mod tests {
         let first_pull = store.next_pull().expect("pull");
         let seen = SeenIds::for_pull(first_pull, 0);
         let a = object_of(0..1000);
-        let chunk = decode_chunk(&[&a], Some(&seen)).expect("decode");
+        let chunk = decode_chunk(&[&a], Some(&seen));
         let outcome = store.load_decoded(&[record("a")], &[&a], chunk);
         assert_eq!(counts(outcome.expect("load a")), (1000, 0));
 
@@ -804,8 +849,8 @@ mod tests {
         assert!(pull > first_pull);
         let seen = SeenIds::for_pull(pull, 0);
         let (b, c) = (object_of(500..1500), object_of(1000..2000));
-        let chunk_b = decode_chunk(&[&b], Some(&seen)).expect("decode");
-        let chunk_c = decode_chunk(&[&c], Some(&seen)).expect("decode");
+        let chunk_b = decode_chunk(&[&b], Some(&seen));
+        let chunk_c = decode_chunk(&[&c], Some(&seen));
         let outcome = store.load_decoded(&[record("b")], &[&b], chunk_b);
         assert_eq!(counts(outcome.expect("load b")), (500, 500));
         let outcome = store.load_decoded(&[record("c")], &[&c], chunk_c);
@@ -816,7 +861,7 @@ mod tests {
         let forgetful = SeenIds::for_pull(pull, 0);
         forgetful.forget_some();
         let d = object_of(1900..2100);
-        let chunk_d = decode_chunk(&[&d], Some(&forgetful)).expect("decode");
+        let chunk_d = decode_chunk(&[&d], Some(&forgetful));
         let outcome = store.load_decoded(&[record("d")], &[&d], chunk_d);
         assert_eq!(counts(outcome.expect("load d")), (100, 100));
 
@@ -857,8 +902,8 @@ mod tests {
             .expect("load");
         let seen = SeenIds::new(0);
         let (a, b) = (object_of(1..100), object_of(0..150));
-        let first = decode_chunk(&[&a], Some(&seen)).expect("decode");
-        let second = decode_chunk(&[&b], Some(&seen)).expect("decode");
+        let first = decode_chunk(&[&a], Some(&seen));
+        let second = decode_chunk(&[&b], Some(&seen));
         store
             .load_decoded(&[record("a")], &[&a], first)
             .expect("load a");

@@ -20,8 +20,8 @@ pub enum PullError {
     Lake(#[from] LakeError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("the store is unavailable: {0}")]
-    Poisoned(String),
+    #[error("a background task failed: {0}")]
+    TaskFailed(String),
 }
 
 /// Per-tenant figures of a pull.
@@ -30,6 +30,10 @@ pub struct TenantPull {
     pub objects_loaded: u64,
     pub events_loaded: u64,
     pub duplicates_skipped: u64,
+    /// Objects left out whole (not gzip, too large), listed by `GET /admin/quarantine`.
+    pub objects_quarantined: u64,
+    /// Lines left out (not events, or values that cannot happen), listed likewise.
+    pub lines_quarantined: u64,
 }
 
 /// What one pull did.
@@ -40,25 +44,33 @@ pub struct PullReport {
     pub objects_loaded: u64,
     pub events_loaded: u64,
     pub duplicates_skipped: u64,
+    pub objects_quarantined: u64,
+    pub lines_quarantined: u64,
     pub tenants: BTreeMap<String, TenantPull>,
     /// Where the load time went (seconds), when objects were loaded.
     pub seconds: Option<crate::store::LoadTimings>,
 }
 
 /// Runs `work` on the store in a blocking thread.
+///
+/// A panic in `work` fails that one call (an error for its caller), not the store: the lock is taken
+/// back from a panicked holder, because nothing of the store's state is left half-changed by one (an
+/// open DuckDB transaction rolls back when dropped; the rest is counters), and a poisoned lock would
+/// fail every tenant's reads and pulls until a restart.
 pub async fn with_store<T: Send + 'static>(
     store: &SharedStore,
     work: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, PullError> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut guard = store
-            .lock()
-            .map_err(|e| PullError::Poisoned(e.to_string()))?;
+        let mut guard = store.lock().unwrap_or_else(|poisoned| {
+            store.clear_poison();
+            poisoned.into_inner()
+        });
         work(&mut guard).map_err(PullError::from)
     })
     .await
-    .map_err(|e| PullError::Poisoned(e.to_string()))?
+    .map_err(|e| PullError::TaskFailed(e.to_string()))?
 }
 
 /// How a pull runs.
@@ -128,7 +140,7 @@ pub async fn pull_once(
     while let Some(handle) = ahead.take() {
         let (chunk, blobs, decoded) = handle
             .await
-            .map_err(|e| PullError::Poisoned(e.to_string()))??;
+            .map_err(|e| PullError::TaskFailed(e.to_string()))??;
         ahead = chunks
             .next()
             .map(|c| tokio::spawn(fetch_and_decode(lake.clone(), c, seen.clone())));
@@ -163,14 +175,19 @@ pub async fn pull_once(
             if !outcome.newly_loaded {
                 continue;
             }
+            let whole = u64::from(outcome.quarantined_object.is_some());
             report.objects_loaded += 1;
             report.events_loaded += outcome.inserted;
             report.duplicates_skipped += outcome.duplicates;
+            report.objects_quarantined += whole;
+            report.lines_quarantined += outcome.quarantined_lines;
             let tenant = tenant_of_key(&object.key).unwrap_or("unknown").to_string();
             let entry = report.tenants.entry(tenant).or_default();
             entry.objects_loaded += 1;
             entry.events_loaded += outcome.inserted;
             entry.duplicates_skipped += outcome.duplicates;
+            entry.objects_quarantined += whole;
+            entry.lines_quarantined += outcome.quarantined_lines;
         }
         done += chunk.len();
         bytes += chunk.iter().map(|object| object.size).sum::<u64>();
@@ -247,7 +264,7 @@ async fn fetch_and_decode(
                 .collect::<Result<Vec<_>, _>>()
         })
         .await
-        .map_err(|e| PullError::Poisoned(e.to_string()))??;
+        .map_err(|e| PullError::TaskFailed(e.to_string()))??;
     }
     let mut fetching = tokio::task::JoinSet::new();
     let mut keys = chunk
@@ -266,7 +283,7 @@ async fn fetch_and_decode(
         let Some(joined) = fetching.join_next().await else {
             break;
         };
-        let (index, bytes) = joined.map_err(|e| PullError::Poisoned(e.to_string()))?;
+        let (index, bytes) = joined.map_err(|e| PullError::TaskFailed(e.to_string()))?;
         blobs[index] = bytes?;
     }
     let (blobs, decoded) = tokio::task::spawn_blocking(move || {
@@ -276,8 +293,7 @@ async fn fetch_and_decode(
         (blobs, decoded)
     })
     .await
-    .map_err(|e| PullError::Poisoned(e.to_string()))?;
-    let decoded = decoded.map_err(|e| PullError::Store(StoreError::from(e)))?;
+    .map_err(|e| PullError::TaskFailed(e.to_string()))?;
     Ok((chunk, blobs, decoded))
 }
 
@@ -326,6 +342,22 @@ mod tests {
                 uploaded_ms: 0,
             })
             .collect()
+    }
+
+    #[tokio::test]
+    async fn a_panic_inside_the_store_fails_that_call_only() {
+        let store: SharedStore = Arc::new(Mutex::new(Store::open_in_memory().expect("store")));
+        let panicked = with_store(&store, |_| -> Result<(), StoreError> {
+            panic!("a bug in one load")
+        })
+        .await;
+        assert!(
+            matches!(panicked, Err(PullError::TaskFailed(_))),
+            "{panicked:?}"
+        );
+        let after = with_store(&store, |s| s.loaded_object_count()).await;
+        assert_eq!(after.expect("the store answers after the panic"), 0);
+        assert!(!store.is_poisoned());
     }
 
     #[test]

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "008_event_keys",
         include_str!("../migrations/008_event_keys.sql"),
     ),
+    (
+        9,
+        "009_quarantine",
+        include_str!("../migrations/009_quarantine.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -68,7 +73,7 @@ pub enum StoreError {
 }
 
 /// The outcome of loading one batch object.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoadOutcome {
     /// Events newly stored.
     pub inserted: u64,
@@ -76,6 +81,23 @@ pub struct LoadOutcome {
     pub duplicates: u64,
     /// False when the object had been loaded before (nothing changed).
     pub newly_loaded: bool,
+    /// Lines left out as not events or impossible (each recorded in `quarantine`).
+    pub quarantined_lines: u64,
+    /// Why the whole object was left out, if it was.
+    pub quarantined_object: Option<String>,
+}
+
+/// One object or line a load left out, as `GET /admin/quarantine` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuarantineEntry {
+    pub object_key: String,
+    /// The line in the object (from 1); absent when the whole object was left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eid: Option<String>,
+    pub reason: String,
+    pub quarantined_at_ms: i64,
 }
 
 /// A batch object to record as loaded.
@@ -293,6 +315,28 @@ impl Store {
             .query_row("SELECT max(uploaded_ms) FROM loaded_objects", [], |row| {
                 row.get::<_, Option<i64>>(0)
             })?)
+    }
+
+    /// What loads left out of `tenant`'s objects (see migration 009), newest first, at most `limit`.
+    pub fn quarantine(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<QuarantineEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT object_key, line, eid, reason, quarantined_at_ms FROM quarantine
+             WHERE tenant_id = ? ORDER BY quarantined_at_ms DESC, object_key, line LIMIT ?",
+        )?;
+        let rows = stmt.query_map(params![tenant, limit as i64], |row| {
+            Ok(QuarantineEntry {
+                object_key: row.get(0)?,
+                line: row.get(1)?,
+                eid: row.get(2)?,
+                reason: row.get(3)?,
+                quarantined_at_ms: row.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many lake objects are loaded (a pull that failed changed data if this moved).

@@ -11,6 +11,8 @@ pub struct Telemetry {
     objects_loaded: AtomicU64,
     events_loaded: AtomicU64,
     duplicates_skipped: AtomicU64,
+    objects_quarantined: AtomicU64,
+    lines_quarantined: AtomicU64,
     pull_failures: AtomicU64,
     last_pull_ms: AtomicI64,
     newest_object_upload_ms: AtomicI64,
@@ -27,6 +29,10 @@ impl Telemetry {
             .fetch_add(report.events_loaded, Ordering::Relaxed);
         self.duplicates_skipped
             .fetch_add(report.duplicates_skipped, Ordering::Relaxed);
+        self.objects_quarantined
+            .fetch_add(report.objects_quarantined, Ordering::Relaxed);
+        self.lines_quarantined
+            .fetch_add(report.lines_quarantined, Ordering::Relaxed);
         self.last_pull_ms.store(now_ms, Ordering::Relaxed);
         if let Some(ms) = newest_upload_ms {
             self.newest_object_upload_ms
@@ -77,6 +83,18 @@ impl Telemetry {
             "counter",
             "Events skipped as already stored (same tenant and eid).",
             get(&self.duplicates_skipped),
+        );
+        metric(
+            "tapemetric_objects_quarantined_total",
+            "counter",
+            "Lake objects left out whole (not gzip, or too large): GET /admin/quarantine lists them.",
+            get(&self.objects_quarantined),
+        );
+        metric(
+            "tapemetric_lines_quarantined_total",
+            "counter",
+            "Lake lines left out (not events, or values that cannot happen): GET /admin/quarantine.",
+            get(&self.lines_quarantined),
         );
         metric(
             "tapemetric_pull_failures_total",
@@ -133,6 +151,8 @@ mod tests {
             objects_loaded: 2,
             events_loaded: 40,
             duplicates_skipped: 3,
+            objects_quarantined: 1,
+            lines_quarantined: 5,
             ..PullReport::default()
         };
         t.pulled(&report, 10_000, Some(4_000));
@@ -142,6 +162,8 @@ mod tests {
         let text = t.render(12_000);
         assert!(text.contains("tapemetric_events_loaded_total 80"), "{text}");
         assert!(text.contains("tapemetric_pull_failures_total 1"));
+        assert!(text.contains("tapemetric_objects_quarantined_total 2"));
+        assert!(text.contains("tapemetric_lines_quarantined_total 10"));
         assert!(text.contains("tapemetric_ingest_lag_seconds 3.000"));
         assert!(text.contains("tapemetric_last_pull_timestamp_seconds 12.000"));
         assert!(text.contains("tapemetric_query_duration_seconds_count 1"));

@@ -1136,6 +1136,58 @@ mod tests {
         out
     }
 
+    /// Every number of an answer: finite and not negative.
+    fn assert_sane_numbers(context: &str, value: &Value) {
+        match value {
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                assert!(f.is_finite() && f >= 0.0, "{context}: {n}");
+            }
+            Value::Array(items) => items.iter().for_each(|v| assert_sane_numbers(context, v)),
+            Value::Object(fields) => fields
+                .values()
+                .for_each(|v| assert_sane_numbers(context, v)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn extreme_stored_values_pass_through_every_metric_without_overflow() {
+        let store = store_with_views();
+        // Values no event can carry (the edge refuses them and a load quarantines them), stored as
+        // if they had been: sums over them overflow 64 bits, and ranges reach far past the media.
+        store
+            .conn
+            .execute_batch(
+                "UPDATE view_segments SET watched_ms = 9223372036854775807,
+                     rebuffer_ms = 9223372036854775807, ttff_ms = 9223372036854775807,
+                     duration_s = CASE WHEN content_id = 'c1' THEN 1e300 ELSE duration_s END,
+                     furthest_position_s = 1e300
+                 WHERE view_id LIKE 'v1%' OR view_id LIKE 'v3%';
+                 UPDATE view_ranges SET to_s = 1e300 WHERE view_id LIKE 'v2%' OR view_id LIKE 'v1%';",
+            )
+            .expect("extremes");
+        let index = index_of(&store);
+        let now_ms = T0 + 45 * 86_400_000;
+        for query in queries() {
+            let memory = Value::from(index.view_metrics("acme", &query));
+            assert_sane_numbers(&format!("{query:?}"), &memory);
+        }
+        for query in plays_queries() {
+            let plays = index.plays("acme", &query, now_ms).expect("plays");
+            assert_sane_numbers("plays", &Value::from(plays));
+            for ranges in [1, 100] {
+                let engagement = index
+                    .engagement("acme", &query, ranges, now_ms)
+                    .expect("engagement");
+                assert_sane_numbers("engagement", &Value::from(engagement));
+            }
+            let sources = index.sources_json("acme", &query, now_ms).expect("sources");
+            let sources: Value = serde_json::from_slice(&sources).expect("json");
+            assert_sane_numbers("sources", &sources);
+        }
+    }
+
     #[test]
     fn mave_plays_and_sources_from_the_index_equal_the_sql_ones() {
         let store = store_with_views();

@@ -240,9 +240,12 @@ impl Segment {
             self.ttff_ms = min_i64(self.ttff_ms, e.ttff_ms);
             self.has_first_frame = true;
         }
-        self.watched_ms += e.watched_ms.unwrap_or(0);
-        self.rebuffer_ms += e.rebuffer_ms.unwrap_or(0);
-        self.rebuffer_count += i64::from(kind == ViewEventKind::RebufferStart);
+        // Saturating: the edge bounds each value, but a sum must not wrap whatever reached the lake.
+        self.watched_ms = self.watched_ms.saturating_add(e.watched_ms.unwrap_or(0));
+        self.rebuffer_ms = self.rebuffer_ms.saturating_add(e.rebuffer_ms.unwrap_or(0));
+        self.rebuffer_count = self
+            .rebuffer_count
+            .saturating_add(i64::from(kind == ViewEventKind::RebufferStart));
         self.fatal_error |= kind == ViewEventKind::Error && e.fatal;
         self.has_view_start |= kind == ViewEventKind::ViewStart;
         self.ended |= kind == ViewEventKind::End;
@@ -273,9 +276,9 @@ impl Segment {
         self.last_received_ms = self.last_received_ms.max(later.last_received_ms);
         self.user_id = self.user_id.take().max(later.user_id);
         self.ttff_ms = min_i64(self.ttff_ms, later.ttff_ms);
-        self.watched_ms += later.watched_ms;
-        self.rebuffer_ms += later.rebuffer_ms;
-        self.rebuffer_count += later.rebuffer_count;
+        self.watched_ms = self.watched_ms.saturating_add(later.watched_ms);
+        self.rebuffer_ms = self.rebuffer_ms.saturating_add(later.rebuffer_ms);
+        self.rebuffer_count = self.rebuffer_count.saturating_add(later.rebuffer_count);
         self.fatal_error |= later.fatal_error;
         self.has_first_frame |= later.has_first_frame;
         self.has_view_start |= later.has_view_start;
@@ -325,7 +328,8 @@ impl Timeline {
     pub fn add_event(&mut self, event: &ViewEvent<'_>) {
         // The segments within the idle gap of the event; usually just the last one.
         let near = |s: &Segment| {
-            s.started_ms - event.ts <= VIEW_IDLE_MS && event.ts - s.last_ms <= VIEW_IDLE_MS
+            s.started_ms.saturating_sub(event.ts) <= VIEW_IDLE_MS
+                && event.ts.saturating_sub(s.last_ms) <= VIEW_IDLE_MS
         };
         let mut found = None;
         for (i, s) in self.segments.iter().enumerate().rev() {
@@ -336,7 +340,7 @@ impl Timeline {
                     break;
                 }
                 found = Some(i);
-            } else if s.last_ms + VIEW_IDLE_MS < event.ts {
+            } else if s.last_ms.saturating_add(VIEW_IDLE_MS) < event.ts {
                 break;
             }
         }
@@ -354,7 +358,7 @@ impl Timeline {
         // grows at its end, so it comes no nearer to the one before).
         if let Some(last) = self.segments.last_mut() {
             if segment.started_ms >= last.started_ms
-                && segment.started_ms - last.last_ms <= VIEW_IDLE_MS
+                && segment.started_ms.saturating_sub(last.last_ms) <= VIEW_IDLE_MS
             {
                 last.absorb(segment);
                 return;
@@ -363,7 +367,8 @@ impl Timeline {
         // Segments that come within the idle gap of the new one on both sides merge with it; they
         // are contiguous in time order.
         let near = |s: &Segment, n: &Segment| {
-            s.started_ms - n.last_ms <= VIEW_IDLE_MS && n.started_ms - s.last_ms <= VIEW_IDLE_MS
+            s.started_ms.saturating_sub(n.last_ms) <= VIEW_IDLE_MS
+                && n.started_ms.saturating_sub(s.last_ms) <= VIEW_IDLE_MS
         };
         let first = self.segments.iter().position(|s| near(s, &segment));
         match first {
@@ -388,14 +393,21 @@ impl Timeline {
 
     /// Merges the segment at `at` with neighbours it now comes within the idle gap of.
     fn settle(&mut self, mut at: usize) {
-        while at > 0 && self.segments[at].started_ms - self.segments[at - 1].last_ms <= VIEW_IDLE_MS
+        while at > 0
+            && self.segments[at]
+                .started_ms
+                .saturating_sub(self.segments[at - 1].last_ms)
+                <= VIEW_IDLE_MS
         {
             let s = self.segments.remove(at);
             self.segments[at - 1].absorb(s);
             at -= 1;
         }
         while at + 1 < self.segments.len()
-            && self.segments[at + 1].started_ms - self.segments[at].last_ms <= VIEW_IDLE_MS
+            && self.segments[at + 1]
+                .started_ms
+                .saturating_sub(self.segments[at].last_ms)
+                <= VIEW_IDLE_MS
         {
             let s = self.segments.remove(at + 1);
             self.segments[at].absorb(s);
@@ -474,7 +486,7 @@ mod tests {
         ViewEvent {
             eid,
             ts,
-            received_at: ts + 5,
+            received_at: ts.saturating_add(5),
             kind: Some(kind),
             content_id: Some("c1"),
             anonymous_id: Some("anon"),
@@ -615,6 +627,59 @@ mod tests {
             let mut halves = timeline(&shuffled[..cut]);
             halves.merge(timeline(&shuffled[cut..]));
             assert_eq!(halves, sorted);
+        }
+    }
+
+    #[test]
+    fn extreme_values_fold_without_overflow_in_any_order_or_split() {
+        // Values the edge refuses and a load quarantines, folded anyway: sums saturate instead of
+        // wrapping (debug builds panic on overflow), and the fold stays order-free.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let big = [0, 1, 3_600_000, i64::MAX - 1, i64::MAX];
+        let times = [i64::MIN, -1, 0, 1_000, VIEW_IDLE_MS, i64::MAX - 1, i64::MAX];
+        let positions = [0.0, 1e10, f64::MAX];
+        let eids: Vec<String> = (0..30).map(|i| format!("e{i:02}")).collect();
+        for _case in 0..300 {
+            let mut events = Vec::new();
+            for eid in eids.iter().take(1 + next(20) as usize) {
+                events.push(ViewEvent {
+                    watched_ms: Some(big[next(5) as usize]),
+                    rebuffer_ms: Some(big[next(5) as usize]),
+                    ttff_ms: Some(big[next(5) as usize]),
+                    position_s: Some(positions[next(3) as usize]),
+                    duration_s: Some(positions[next(3) as usize]),
+                    received_at: times[next(7) as usize],
+                    ..ev(eid, times[next(7) as usize], ViewEventKind::FirstFrame)
+                });
+            }
+            let sorted = timeline(&events);
+            for s in &sorted.segments {
+                assert!(s.watched_ms >= 0 && s.rebuffer_ms >= 0 && s.rebuffer_count >= 0);
+            }
+            let total: i128 = events
+                .iter()
+                .map(|e| i128::from(e.watched_ms.unwrap_or(0)))
+                .sum();
+            if sorted.segments.len() == 1 {
+                let expected = total.min(i128::from(i64::MAX));
+                assert_eq!(i128::from(sorted.segments[0].watched_ms), expected);
+            }
+            let mut shuffled = events.clone();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, next(i as u64 + 1) as usize);
+            }
+            assert_eq!(timeline(&shuffled), sorted);
+            let cut = next(shuffled.len() as u64) as usize;
+            let mut halves = timeline(&shuffled[..cut]);
+            halves.merge(timeline(&shuffled[cut..]));
+            assert_eq!(halves, sorted);
+            assert!(sorted.rows().count() == sorted.segments.len());
         }
     }
 

@@ -1,7 +1,9 @@
-//! `POST /admin/ingest`: flush the edge, pull everything, answer with what was loaded.
+//! Admin routes: `POST /admin/ingest` (flush the edge, pull everything, answer with what was loaded)
+//! and `GET /admin/quarantine` (what loads left out of the tenant's objects, and why).
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::TenantPull;
+use crate::pull::{with_store, TenantPull};
+use crate::store::QuarantineEntry;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -13,6 +15,9 @@ pub struct IngestAnswer {
     pub objects_loaded: u64,
     pub events_loaded: u64,
     pub duplicates_skipped: u64,
+    /// Objects left out whole, and lines left out: `GET /admin/quarantine` says why.
+    pub objects_quarantined: u64,
+    pub lines_quarantined: u64,
 }
 
 /// Flushes the edge's buffers and pulls every new object.
@@ -33,5 +38,34 @@ pub async fn ingest(
         objects_loaded: mine.objects_loaded,
         events_loaded: mine.events_loaded,
         duplicates_skipped: mine.duplicates_skipped,
+        objects_quarantined: mine.objects_quarantined,
+        lines_quarantined: mine.lines_quarantined,
+    }))
+}
+
+/// Entries `GET /admin/quarantine` lists at most (newest first).
+const QUARANTINE_LISTED: usize = 1000;
+
+/// The tenant's quarantine, newest first.
+#[derive(Debug, Serialize)]
+pub struct QuarantineAnswer {
+    pub tenant_id: String,
+    pub quarantine: Vec<QuarantineEntry>,
+}
+
+/// Lists what loads left out of the caller's tenant's lake objects, and why.
+pub async fn quarantine(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<QuarantineAnswer>, ApiError> {
+    auth.require_admin()?;
+    let tenant = auth.0.tenant.clone();
+    let entries = with_store(&state.store, move |s| {
+        s.quarantine(&tenant, QUARANTINE_LISTED)
+    })
+    .await?;
+    Ok(Json(QuarantineAnswer {
+        tenant_id: auth.0.tenant,
+        quarantine: entries,
     }))
 }

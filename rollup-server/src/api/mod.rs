@@ -141,7 +141,7 @@ pub async fn with_views<T: Send + 'static>(
     let index = state.views.current();
     tokio::task::spawn_blocking(move || work(&index))
         .await
-        .map_err(|e| ApiError::from(PullError::Poisoned(e.to_string())))
+        .map_err(|e| ApiError::from(PullError::TaskFailed(e.to_string())))
 }
 
 /// Times query API requests for `/metrics`.
@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
         .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
         .route("/admin/ingest", post(admin::ingest))
+        .route("/admin/quarantine", get(admin::quarantine))
         .merge(dashboard::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

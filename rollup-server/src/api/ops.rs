@@ -61,6 +61,7 @@ mod tests {
             ("/api/v1/keys", "post"),
             ("/api/v1/keys/{key_id}", "delete"),
             ("/admin/ingest", "post"),
+            ("/admin/quarantine", "get"),
             ("/api/v1/concurrency", "get"),
             ("/api/v1/plays", "get"),
             ("/api/v1/plays", "post"),

@@ -1,0 +1,298 @@
+//! One tenant cannot stop another: an event with values that cannot happen is refused at the edge,
+//! and lake objects holding such events (or no gzip at all) load as quarantined: the server keeps
+//! answering, every other number is what it would be without them, before and after a restart, and
+//! the tenant's admin can see what was left out and why.
+
+use event_schema::batch_key::BatchObjectKey;
+use flate2::write::GzEncoder;
+use lake_gen::Config;
+use pipeline_tests::{
+    now_ms, rollup_cli, start_rollup_server_with, start_worker, GeneratedLake, Running,
+};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text.as_bytes()).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// Writes `bytes` into the lake as an object of `tenant` flushed at `at_ms`.
+fn put_object(lake: &Path, tenant: &str, at_ms: i64, salt: u8, bytes: &[u8]) -> String {
+    let key = BatchObjectKey::new(tenant, at_ms, [salt; 10]);
+    let path = lake.join(key.as_str());
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, bytes).expect("write object");
+    key.as_str().to_string()
+}
+
+/// A stored event line as the edge writes it (a desktop Chrome viewer, so it counts).
+fn lake_line(tenant: &str, eid: &str, kind: &str, ts: i64, extra: &str) -> String {
+    format!(
+        "{{\"tenant_id\":\"{tenant}\",\"key_id\":\"k1\",\"received_at\":{ts},\"type\":\"{kind}\",\
+         \"ts\":{ts},\"eid\":\"{eid}\",\"anonymous_id\":\"poisoner\",\"view_id\":\"poison-view\",\
+         \"content_id\":\"poison-content\",\"browser\":\"Chrome\",\"os\":\"Windows\",\
+         \"device_type\":\"desktop\"{extra}}}\n"
+    )
+}
+
+struct Server {
+    running: Running,
+    http: reqwest::blocking::Client,
+}
+
+impl Server {
+    fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.running.base_url))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
+        let status = response.status().as_u16();
+        let body = response.text().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    fn text(&self, path: &str) -> (u16, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.running.base_url))
+            .send()
+            .expect("request");
+        (
+            response.status().as_u16(),
+            response.text().unwrap_or_default(),
+        )
+    }
+
+    /// Waits for the start-up pull (the scheduler's first tick) to have finished.
+    fn wait_for_first_pull(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let (status, body) = self.text("/healthz");
+            let health: Value = serde_json::from_str(&body).unwrap_or_default();
+            if status == 200 && health["last_pull_ms"].is_i64() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("no pull finished within 60 s:\n{}", self.running.log_tail());
+    }
+
+    /// What a tenant's dashboard reads.
+    fn answers(&self, token: &str) -> Value {
+        let mut out = serde_json::Map::new();
+        for path in [
+            "/api/v1/views/by-content",
+            "/data/views/query",
+            "/data/views/query?breakdownBy[]=country&breakdownBy[]=browser",
+            "/data/views/query?timeStep=day&breakdownBy[]=playbackId",
+            "/api/v1/plays?timeframe=30%20days&interval=1%20day",
+            "/api/v1/sources?timeframe=30%20days",
+            "/api/v1/engagement?timeframe=30%20days&ranges=20",
+        ] {
+            let (status, body) = self.get(path, token);
+            assert_eq!(status, 200, "{path}: {body}");
+            out.insert(path.to_string(), body);
+        }
+        Value::Object(out)
+    }
+}
+
+fn serve(db: &Path, lake: &str, logs: &Path) -> Server {
+    let running = start_rollup_server_with(
+        db,
+        "http://127.0.0.1:9",
+        logs,
+        &["--lake-dir", lake, "--retention-days", "400"],
+    );
+    let server = Server {
+        running,
+        http: reqwest::blocking::Client::new(),
+    };
+    server.wait_for_first_pull();
+    server
+}
+
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+}
+
+#[test]
+fn poison_objects_are_quarantined_and_every_other_number_stays_across_restarts() {
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 23,
+        tenants: vec!["acme".into(), "globex".into()],
+        events: 8_000,
+        days: 3,
+        now_ms,
+        contents: 3,
+        viewers: 40,
+        object_events: 400,
+        keep_truth: false,
+        store_user_agent: vec![],
+    });
+    let logs = fixture.dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let acme = rollup_cli(
+        &fixture.db,
+        &["token", "--tenant", "acme", "--role", "admin"],
+    );
+    let globex = rollup_cli(
+        &fixture.db,
+        &["token", "--tenant", "globex", "--role", "admin"],
+    );
+
+    // The clean lake, served: the numbers every tenant should keep.
+    let clean = serve(&fixture.db, &fixture.lake, &logs);
+    let (clean_acme, clean_globex) = (clean.answers(&acme), clean.answers(&globex));
+    drop(clean);
+
+    // acme's poison: the review's two heartbeats of one view with watched_ms = 2^63-1, a line that
+    // is no event, and an object that is not gzip at all.
+    let lake = Path::new(&fixture.lake);
+    let ts = fixture.now_ms - 3_600_000;
+    let big = "9223372036854775807";
+    let heartbeat = |eid: &str, at: i64| {
+        lake_line(
+            "acme",
+            eid,
+            "heartbeat",
+            at,
+            &format!(",\"watched_ms\":{big}"),
+        )
+    };
+    let poison = heartbeat("p1", ts) + &heartbeat("p2", ts + 10_000) + "this line is not JSON\n";
+    let poisoned_key = put_object(lake, "acme", ts + 30_000, 7, &gzip(&poison));
+    let corrupt_key = put_object(lake, "acme", ts + 40_000, 9, b"not gzip at all");
+
+    let db = fixture.dir.path().join("poisoned.duckdb");
+    for run in ["first start", "restart"] {
+        let server = serve(&db, &fixture.lake, &logs);
+        assert_eq!(server.text("/healthz").0, 200, "{run}");
+        assert_eq!(
+            server.answers(&globex),
+            clean_globex,
+            "{run}: globex unchanged"
+        );
+        assert_eq!(
+            server.answers(&acme),
+            clean_acme,
+            "{run}: acme's numbers unchanged"
+        );
+
+        let (status, listed) = server.get("/admin/quarantine", &acme);
+        assert_eq!(status, 200, "{listed}");
+        let entries: Vec<(String, Option<i64>, Option<String>)> = listed["quarantine"]
+            .as_array()
+            .expect("quarantine")
+            .iter()
+            .map(|q| {
+                (
+                    q["object_key"].as_str().unwrap_or_default().to_string(),
+                    q["line"].as_i64(),
+                    q["eid"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        let mut entries = entries;
+        entries.sort();
+        let mut expected = vec![
+            (corrupt_key.clone(), None, None),
+            (poisoned_key.clone(), Some(1), Some("p1".to_string())),
+            (poisoned_key.clone(), Some(2), Some("p2".to_string())),
+            (poisoned_key.clone(), Some(3), None),
+        ];
+        expected.sort();
+        assert_eq!(entries, expected, "{run}: {listed}");
+        let reasons = listed.to_string();
+        assert!(
+            reasons.contains("`watched_ms` is 9223372036854775807, which cannot happen")
+                && reasons.contains("is not valid gzip"),
+            "{reasons}"
+        );
+        let (_, theirs) = server.get("/admin/quarantine", &globex);
+        assert_eq!(
+            theirs["quarantine"],
+            json!([]),
+            "tenants never see each other's"
+        );
+
+        let (_, metrics) = server.text("/metrics");
+        // The first start loaded them; a restart meets nothing new (the objects are recorded).
+        let (objects, lines) = if run == "first start" { (1, 3) } else { (0, 0) };
+        assert_eq!(
+            metric(&metrics, "tapemetric_objects_quarantined_total"),
+            Some(objects),
+            "{run}"
+        );
+        assert_eq!(
+            metric(&metrics, "tapemetric_lines_quarantined_total"),
+            Some(lines),
+            "{run}"
+        );
+    }
+}
+
+#[test]
+fn the_edge_refuses_a_poison_heartbeat_and_keeps_the_rest_of_the_batch() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let logs = work.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let worker = start_worker(&work.path().join("wrangler"), &logs);
+    let db = work.path().join("keys.duckdb");
+    let key = rollup_cli(&db, &["keys", "create", "--tenant", "acme"]);
+    let now = now_ms();
+    let event = |eid: &str, kind: &str, extra: Value| {
+        let mut e = json!({"type": kind, "ts": now, "eid": eid, "anonymous_id": "a1",
+                           "view_id": "v1", "content_id": "c1"});
+        if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+            e.extend(extra.clone());
+        }
+        e
+    };
+    let body = json!({"events": [
+        event("e1", "view_start", json!({})),
+        event("e2", "heartbeat", json!({"watched_ms": i64::MAX, "played": [[0, 10]]})),
+        event("e3", "heartbeat", json!({"watched_ms": 10_000, "rebuffer_ms": 3_600_001})),
+        event("e4", "heartbeat", json!({"watched_ms": 10_000, "played": [[0, 10]]})),
+    ]});
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/events", worker.base_url))
+        .bearer_auth(&key)
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36",
+        )
+        .json(&body)
+        .send()
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 202);
+    let receipt: Value = response.json().expect("receipt");
+    assert_eq!(receipt["accepted"], 2, "{receipt}");
+    let rejected = receipt["rejected"].as_array().expect("rejected");
+    let fields: Vec<(i64, &str)> = rejected
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_i64().unwrap_or(-1),
+                r["field"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(fields, [(1, "watched_ms"), (2, "rebuffer_ms")], "{receipt}");
+    assert!(
+        rejected[0]["error"]
+            .as_str()
+            .is_some_and(|r| r.contains("cannot happen")),
+        "{receipt}"
+    );
+}
