@@ -24,7 +24,17 @@ pub struct Claims {
     pub role: Role,
     pub iat: i64,
     pub exp: i64,
+    /// Not valid before this time (epoch seconds), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// The longest a token may live (`exp - iat`): 31 days. A leaked token then stops working within a
+/// month whatever it claims; `rollup-server token` refuses longer lifetimes.
+pub const MAX_TOKEN_LIFETIME_S: i64 = 31 * 86_400;
+
+/// How far `iat` and `nbf` may lie ahead of this server's clock (clocks of two machines differ).
+pub const CLOCK_SKEW_S: i64 = 60;
 
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +47,10 @@ pub enum TokenError {
     BadSignature,
     #[error("token has expired; mint a new one with `rollup-server token --tenant <id>`")]
     Expired,
+    #[error("token is not valid yet (`nbf` or `iat` lies in the future); check the clock of the machine that minted it")]
+    NotYetValid,
+    #[error("token lives longer than 31 days (`exp` - `iat`); mint one with `rollup-server token --ttl-hours 744` or less")]
+    TooLong,
     #[error("token has no valid tenant")]
     BadTenant,
 }
@@ -97,6 +111,13 @@ impl TokenAuthority {
         if claims.exp <= now_s {
             return Err(TokenError::Expired);
         }
+        let not_before = claims.nbf.unwrap_or(i64::MIN).max(claims.iat);
+        if not_before > now_s.saturating_add(CLOCK_SKEW_S) {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME_S {
+            return Err(TokenError::TooLong);
+        }
         if !event_schema::api_key::is_valid_tenant_id(&claims.tenant) {
             return Err(TokenError::BadTenant);
         }
@@ -125,7 +146,62 @@ mod tests {
             role: Role::Admin,
             iat: 0,
             exp,
+            nbf: None,
         }
+    }
+
+    #[test]
+    fn tokens_from_the_future_are_refused() {
+        let authority = TokenAuthority::new(b"s");
+        let now = 1_000_000;
+        let year = 365 * 86_400;
+        let future_iat = Claims {
+            iat: now + year,
+            exp: now + year + 3600,
+            ..claims(0)
+        };
+        assert_eq!(
+            authority.verify(&authority.mint(&future_iat), now),
+            Err(TokenError::NotYetValid)
+        );
+        let future_nbf = Claims {
+            iat: now,
+            exp: now + 3600,
+            nbf: Some(now + year),
+            ..claims(0)
+        };
+        assert_eq!(
+            authority.verify(&authority.mint(&future_nbf), now),
+            Err(TokenError::NotYetValid)
+        );
+        // A clock a few seconds ahead is not the future.
+        let skewed = Claims {
+            iat: now + 30,
+            exp: now + 3600,
+            nbf: Some(now + 30),
+            ..claims(0)
+        };
+        assert!(authority.verify(&authority.mint(&skewed), now).is_ok());
+    }
+
+    #[test]
+    fn tokens_living_longer_than_31_days_are_refused() {
+        let authority = TokenAuthority::new(b"s");
+        let century = Claims {
+            iat: 0,
+            exp: 100 * 365 * 86_400,
+            ..claims(0)
+        };
+        assert_eq!(
+            authority.verify(&authority.mint(&century), 10),
+            Err(TokenError::TooLong)
+        );
+        let longest = claims(MAX_TOKEN_LIFETIME_S);
+        assert!(authority.verify(&authority.mint(&longest), 10).is_ok());
+        assert_eq!(
+            authority.verify(&authority.mint(&claims(MAX_TOKEN_LIFETIME_S + 1)), 10),
+            Err(TokenError::TooLong)
+        );
     }
 
     #[test]

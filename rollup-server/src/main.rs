@@ -116,8 +116,8 @@ enum Command {
         tenant: String,
         #[arg(long, value_enum, default_value_t = Role::Viewer)]
         role: Role,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 24)]
+        /// Lifetime in hours (at most 744: the server refuses tokens living longer than 31 days).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(i64).range(0..=744))]
         ttl_hours: i64,
     },
     /// Print what the database holds per tenant (events, views, loaded objects) as JSON.
@@ -201,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
                 role: *role,
                 iat: now_s,
                 exp: now_s + ttl_hours * 3600,
+                nbf: None,
             });
             println!("{token}");
         }

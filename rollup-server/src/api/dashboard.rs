@@ -98,16 +98,48 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 /// `GET /dashboard/dev-token` → `{"token": "..."}`, for local development only: the dashboard fills
 /// its sign-in field with it. Only merged when `serve --dev-token-file` is given.
+///
+/// Only to requests whose `Host` is a loopback name or address: a web page elsewhere can point its
+/// own domain at 127.0.0.1 (DNS rebinding) and read what this answers, but its requests carry that
+/// domain as their `Host`.
 pub fn dev_token_router(token: String) -> Router {
     let body = serde_json::json!({ "token": token });
     Router::new()
         .route(
             "/dashboard/dev-token",
-            get(move || async move {
+            get(move |headers: axum::http::HeaderMap| async move {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+                if !host.is_some_and(is_loopback_host) {
+                    return (
+                        axum::http::StatusCode::FORBIDDEN,
+                        Json(serde_json::json!({
+                            "error": "the development token is only handed out to http://127.0.0.1 or http://localhost"
+                        })),
+                    )
+                        .into_response();
+                }
                 ([(header::CACHE_CONTROL, "no-store")], Json(body.clone())).into_response()
             }),
         )
         .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// True for a `Host` header naming this machine: `localhost`, `127.0.0.0/8` or `[::1]`, with any port.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -125,6 +157,64 @@ mod tests {
         )
         .await
         .expect("infallible")
+    }
+
+    #[test]
+    fn loopback_hosts_are_told_from_rebound_names() {
+        for host in [
+            "localhost",
+            "localhost:3000",
+            "LOCALHOST:3000",
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "127.9.9.9:80",
+            "[::1]",
+            "[::1]:3000",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example:3000",
+            "10.0.0.1:3000",
+            "[::2]:3000",
+            "",
+            "localhost:3000:3000",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dev_token_is_refused_to_a_rebound_host() {
+        let app = dev_token_router("t0k".into());
+        let ask = |host: &'static str| {
+            let app = app.clone();
+            async move {
+                app.oneshot(
+                    Request::get("/dashboard/dev-token")
+                        .header(header::HOST, host)
+                        .body(Body::empty())
+                        .expect("valid request"),
+                )
+                .await
+                .expect("infallible")
+            }
+        };
+        let local = ask("127.0.0.1:3000").await;
+        assert_eq!(local.status(), 200);
+        let body = axum::body::to_bytes(local.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        assert!(String::from_utf8_lossy(&body).contains("t0k"));
+        let rebound = ask("attacker.example:3000").await;
+        assert_eq!(rebound.status(), 403);
+        let body = axum::body::to_bytes(rebound.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        assert!(!String::from_utf8_lossy(&body).contains("t0k"));
     }
 
     #[tokio::test]
@@ -194,7 +284,15 @@ mod tests {
     async fn dev_token_is_served_only_by_its_own_router() {
         let plain = get_answer(router(), "/dashboard/dev-token").await;
         assert_eq!(plain.status(), StatusCode::NOT_FOUND);
-        let dev = get_answer(dev_token_router("t0k".into()), "/dashboard/dev-token").await;
+        let dev = dev_token_router("t0k".into())
+            .oneshot(
+                Request::get("/dashboard/dev-token")
+                    .header(header::HOST, "localhost:3000")
+                    .body(Body::empty())
+                    .expect("valid request"),
+            )
+            .await
+            .expect("infallible");
         assert_eq!(dev.status(), StatusCode::OK);
         assert_eq!(dev.headers()[header::CACHE_CONTROL], "no-store");
         let body = axum::body::to_bytes(dev.into_body(), 1 << 16)
