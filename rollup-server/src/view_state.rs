@@ -512,6 +512,16 @@ mod tests {
 
     const MIN: i64 = 60_000;
 
+    /// A small deterministic generator (xorshift64): `next(n)` is below `n`.
+    fn generator(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        }
+    }
+
     #[test]
     fn a_gap_of_more_than_30_minutes_splits_and_exactly_30_does_not() {
         let t = timeline(&[
@@ -587,14 +597,8 @@ mod tests {
 
     #[test]
     fn any_arrival_order_and_any_split_give_the_same_timeline() {
-        // A small deterministic generator: events of one view with gaps around the idle limit.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        // Events of one view with gaps around the idle limit.
+        let mut next = generator(0x2545_f491_4f6c_dd1d);
         let eids: Vec<String> = (0..40).map(|i| format!("e{i:02}")).collect();
         let played: Vec<[[f64; 2]; 1]> = (0..40).map(|i| [[i as f64, i as f64 + 1.0]]).collect();
         for _case in 0..200 {
@@ -634,13 +638,7 @@ mod tests {
     fn extreme_values_fold_without_overflow_in_any_order_or_split() {
         // Values the edge refuses and a load quarantines, folded anyway: sums saturate instead of
         // wrapping (debug builds panic on overflow), and the fold stays order-free.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = generator(0x9e37_79b9_7f4a_7c15);
         let big = [0, 1, 3_600_000, i64::MAX - 1, i64::MAX];
         let times = [i64::MIN, -1, 0, 1_000, VIEW_IDLE_MS, i64::MAX - 1, i64::MAX];
         let positions = [0.0, 1e10, f64::MAX];
