@@ -296,3 +296,43 @@ fn the_edge_refuses_a_poison_heartbeat_and_keeps_the_rest_of_the_batch() {
         "{receipt}"
     );
 }
+
+#[test]
+fn a_client_dripping_its_headers_is_cut_off_by_the_rollup_server() {
+    use std::io::Read;
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 5,
+        tenants: vec!["acme".into()],
+        events: 200,
+        days: 1,
+        now_ms,
+        contents: 1,
+        viewers: 5,
+        object_events: 200,
+        keep_truth: false,
+        store_user_agent: vec![],
+    });
+    let server = fixture.serve();
+    let address = server.base_url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let started = Instant::now();
+    // Headers never finished: one more byte every few seconds would do the same.
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .expect("write");
+    let mut rest = Vec::new();
+    let closed = slow.read_to_end(&mut rest);
+    let held = started.elapsed();
+    assert!(
+        closed.is_ok(),
+        "the server closed the connection: {closed:?}"
+    );
+    assert!(
+        held < Duration::from_secs(25),
+        "the connection was held for {held:?}"
+    );
+    // Everybody else is still served.
+    let health = reqwest::blocking::get(format!("{}/healthz", server.base_url)).expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+}
