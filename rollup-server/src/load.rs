@@ -202,18 +202,18 @@ impl Store {
              SELECT * FROM staged(?)",
             params![&records],
         )?;
-        for (n, &i) in fresh.iter().enumerate() {
+        let mut left_out: Vec<Option<String>> = vec![None; fresh.len()];
+        for q in load.quarantine.iter().filter(|q| q.line.is_none()) {
+            left_out[q.object] = Some(q.reason.clone());
+        }
+        for ((n, &i), quarantined_object) in fresh.iter().enumerate().zip(left_out) {
             let counts = load.per_object[n];
             outcomes[i] = LoadOutcome {
                 inserted: counts.inserted,
                 duplicates: counts.duplicates,
                 newly_loaded: true,
                 quarantined_lines: counts.rejected,
-                quarantined_object: load
-                    .quarantine
-                    .iter()
-                    .find(|q| q.object == n && q.line.is_none())
-                    .map(|q| q.reason.clone()),
+                quarantined_object,
             };
         }
         tx.commit()?;

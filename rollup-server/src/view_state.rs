@@ -512,6 +512,23 @@ mod tests {
 
     const MIN: i64 = 60_000;
 
+    /// Checks that `events` shuffled, and cut in two folded apart then merged, fold to `sorted`.
+    fn assert_order_free(
+        events: &[ViewEvent<'_>],
+        sorted: &Timeline,
+        next: &mut impl FnMut(u64) -> u64,
+    ) {
+        let mut shuffled = events.to_vec();
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, next(i as u64 + 1) as usize);
+        }
+        assert_eq!(&timeline(&shuffled), sorted);
+        let cut = next(shuffled.len() as u64) as usize;
+        let mut halves = timeline(&shuffled[..cut]);
+        halves.merge(timeline(&shuffled[cut..]));
+        assert_eq!(&halves, sorted);
+    }
+
     /// A small deterministic generator (xorshift64): `next(n)` is below `n`.
     fn generator(mut seed: u64) -> impl FnMut(u64) -> u64 {
         move |n: u64| {
@@ -622,15 +639,7 @@ mod tests {
                 });
             }
             let sorted = timeline(&events);
-            let mut shuffled = events.clone();
-            for i in (1..shuffled.len()).rev() {
-                shuffled.swap(i, next(i as u64 + 1) as usize);
-            }
-            assert_eq!(timeline(&shuffled), sorted);
-            let cut = next(shuffled.len() as u64) as usize;
-            let mut halves = timeline(&shuffled[..cut]);
-            halves.merge(timeline(&shuffled[cut..]));
-            assert_eq!(halves, sorted);
+            assert_order_free(&events, &sorted, &mut next);
         }
     }
 
@@ -668,16 +677,7 @@ mod tests {
                 let expected = total.min(i128::from(i64::MAX));
                 assert_eq!(i128::from(sorted.segments[0].watched_ms), expected);
             }
-            let mut shuffled = events.clone();
-            for i in (1..shuffled.len()).rev() {
-                shuffled.swap(i, next(i as u64 + 1) as usize);
-            }
-            assert_eq!(timeline(&shuffled), sorted);
-            let cut = next(shuffled.len() as u64) as usize;
-            let mut halves = timeline(&shuffled[..cut]);
-            halves.merge(timeline(&shuffled[cut..]));
-            assert_eq!(halves, sorted);
-            assert!(sorted.rows().count() == sorted.segments.len());
+            assert_order_free(&events, &sorted, &mut next);
         }
     }
 
