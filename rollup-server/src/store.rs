@@ -433,17 +433,6 @@ impl Store {
         Ok(crate::view_index::read_views(&self.conn, tenant)?)
     }
 
-    /// Peak concurrency per bucket (see [`crate::metrics::concurrency_peaks`]).
-    pub fn concurrency_peaks(
-        &self,
-        tenant_id: &str,
-        query: &crate::metrics::MetricsQuery,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
-        Ok(crate::metrics::concurrency_peaks(
-            &self.conn, tenant_id, query,
-        )?)
-    }
-
     /// The connection, for tests of query modules.
     #[cfg(test)]
     pub fn conn_for_tests(&self) -> &Connection {

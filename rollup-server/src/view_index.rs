@@ -44,6 +44,10 @@ struct ViewRow {
     reached_first_frame: bool,
     dims: [u32; DIMENSIONS],
     duration_s: Option<f64>,
+    /// When its last event happened (the end of its span for concurrency).
+    last_ms: i64,
+    /// DuckDB's `hash(coalesce(session_id, view_id))`: who is watching, for concurrency.
+    who: u64,
     /// The view's played ranges: `TenantViews::ranges[ranges_from..ranges_from + ranges_len]`.
     ranges_from: u32,
     ranges_len: u32,
@@ -130,7 +134,8 @@ pub fn read_views(
         .collect();
     let sql = format!(
         "SELECT v.tenant_id, v.started_ms, v.viewer_key, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
-                v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos
+                v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos,
+                v.last_ms, hash(coalesce(v.session_id, v.view_id))
          FROM views v
          LEFT JOIN (
              SELECT tenant_id, view_id, segment, list(from_s ORDER BY from_s) AS froms,
@@ -184,6 +189,8 @@ pub fn read_views(
         }
         views.rows.push(ViewRow {
             duration_s: row.get(after)?,
+            last_ms: row.get(after + 3)?,
+            who: row.get(after + 4)?,
             ranges_from,
             ranges_len: views.ranges.len() as u32 - ranges_from,
             started_ms: row.get(1)?,
@@ -250,6 +257,123 @@ impl ViewIndex {
             .get(tenant_id)
             .map(|views| metrics(views, query))
             .unwrap_or_default()
+    }
+}
+
+/// Most buckets one concurrency answer has (an hourly answer over five years).
+pub const MAX_CONCURRENCY_BUCKETS: usize = 50_000;
+
+impl ViewIndex {
+    /// Peak concurrency per bucket ([`crate::metrics::concurrency_peaks`]) from memory: the views'
+    /// minute spans are merged per viewer and swept once, so the cost grows with the number of views,
+    /// not with how many minutes they span. An answer of more than [`MAX_CONCURRENCY_BUCKETS`] buckets
+    /// is refused with what to change.
+    pub fn concurrency_peaks(
+        &self,
+        tenant_id: &str,
+        query: &MetricsQuery,
+    ) -> Result<Vec<Map<String, Value>>, String> {
+        match self.tenants.get(tenant_id) {
+            Some(views) => concurrency(views, query),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+fn concurrency(views: &TenantViews, query: &MetricsQuery) -> Result<Vec<Map<String, Value>>, String> {
+    let step = query.time_step.unwrap_or(TimeStep::Hour);
+    let content = query
+        .content_id
+        .as_ref()
+        .map(|c| views.ids.get(c.as_str()).copied().unwrap_or(NONE));
+    if content == Some(NONE) {
+        return Ok(Vec::new());
+    }
+    let mut filters: Vec<(usize, u32)> = Vec::new();
+    for (dimension, value) in &query.filters {
+        let id = views.ids.get(value.as_str()).copied().unwrap_or(NONE);
+        if id == NONE {
+            return Ok(Vec::new());
+        }
+        filters.push((slot(*dimension), id));
+    }
+    // Views overlapping the window: started before its end (rows are sorted by start) and with a last
+    // event at or after its start.
+    let hi = query.to_ms.map_or(views.rows.len(), |to| {
+        views.rows.partition_point(|r| r.started_ms < to)
+    });
+    let mut spans: Vec<(u64, i64, i64)> = views
+        .window(0, hi, content)
+        .filter(|row| filters.iter().all(|(s, id)| row.dims[*s] == *id))
+        .filter(|row| query.from_ms.is_none_or(|from| row.last_ms >= from))
+        .map(|row| (row.who, row.started_ms.div_euclid(60_000), row.last_ms.div_euclid(60_000)))
+        .filter(|(_, m0, m1)| m0 <= m1)
+        .collect();
+    // One viewer counts once in a minute: merge each viewer's spans where they overlap or touch.
+    spans.sort_unstable();
+    let mut edges: Vec<(i64, i64)> = Vec::with_capacity(spans.len() * 2);
+    let mut open: Option<(u64, i64, i64)> = None;
+    for (who, m0, m1) in spans {
+        match open.as_mut() {
+            Some((w, _, end)) if *w == who && m0 <= end.saturating_add(1) => *end = (*end).max(m1),
+            _ => {
+                if let Some((_, a, b)) = open.replace((who, m0, m1)) {
+                    edges.extend([(a, 1), (b.saturating_add(1), -1)]);
+                }
+            }
+        }
+    }
+    if let Some((_, a, b)) = open {
+        edges.extend([(a, 1), (b.saturating_add(1), -1)]);
+    }
+    edges.sort_unstable();
+    // The minutes asked for: [from // 60000, to // 60000).
+    let first = query.from_ms.map_or(i64::MIN, |from| from.div_euclid(60_000));
+    let end = query.to_ms.map_or(i64::MAX, |to| to.div_euclid(60_000));
+    let mut peaks: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let mut watching = 0i64;
+    for (i, (at, change)) in edges.iter().enumerate() {
+        watching += change;
+        let next = edges.get(i + 1).map_or(*at, |(m, _)| *m);
+        // `watching` viewers in every minute of [at, next), clipped to the window.
+        let (mut m, until) = ((*at).max(first), next.min(end));
+        if watching <= 0 {
+            continue;
+        }
+        while m < until {
+            let start = bucket(step, m.saturating_mul(60_000));
+            let peak = peaks.entry(start).or_insert(0);
+            *peak = (*peak).max(watching);
+            if peaks.len() > MAX_CONCURRENCY_BUCKETS {
+                return Err(format!(
+                    "this answer would have more than {MAX_CONCURRENCY_BUCKETS} buckets; narrow `from` and `to` or \
+                     use a larger `timeStep`"
+                ));
+            }
+            m = next_bucket(step, start).div_euclid(60_000);
+        }
+    }
+    Ok(peaks
+        .into_iter()
+        .map(|(timestamp, peak)| {
+            let mut out = Map::new();
+            out.insert("timestamp".into(), Value::from(timestamp));
+            out.insert("concurrentPeak".into(), Value::from(peak));
+            out
+        })
+        .collect())
+}
+
+/// Where the bucket after the one starting at `start` starts.
+fn next_bucket(step: TimeStep, start: i64) -> i64 {
+    const DAY: i64 = 86_400_000;
+    match step {
+        TimeStep::Hour => start.saturating_add(3_600_000),
+        TimeStep::Day => start.saturating_add(DAY),
+        TimeStep::Week => start.saturating_add(7 * DAY),
+        // A day past the longest month (year) lands in the next one.
+        TimeStep::Month => bucket(step, start.saturating_add(31 * DAY)),
+        TimeStep::Year => bucket(step, start.saturating_add(366 * DAY)),
     }
 }
 
@@ -849,9 +973,9 @@ mod tests {
                        content_id, content_type, viewer_id, viewer_key, ttff_ms, watched_ms,
                        rebuffer_ms, rebuffer_count, fatal_error, reached_first_frame, ended, source,
                        browser, browser_engine, os, device_type, device, continent, country,
-                       subdivision, timezone)
+                       subdivision, timezone, session_id)
                    VALUES (?, ?, 0, ?, ?, 0, 'e', ?, true, true, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, false, ?,
-                           ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                           ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
         let mut stmt = store.conn.prepare(sql).expect("prepare");
         for i in 0..4000u64 {
             let tenant = if i % 5 == 0 { "globex" } else { "acme" };
@@ -876,7 +1000,8 @@ mod tests {
                 tenant,
                 format!("v{i}"),
                 started,
-                started + watched,
+                // Some views last hours (concurrency across buckets).
+                started + watched + (i % 7) as i64 * 1_800_000,
                 i % 50 != 7,
                 rng.pick(&["c1", "c2", "c3", "Zed", "ärger"]),
                 rng.pick(&["vod", "live"]),
@@ -919,6 +1044,8 @@ mod tests {
                 rng.pick(&["DE", "US", "FR", "BR"]),
                 rng.pick(&["BE", "TX", "IDF"]),
                 rng.pick(&["Europe/Berlin", "America/Chicago"]),
+                // A third of the views share a few sessions (one viewer per session in concurrency).
+                (i % 3 == 0).then(|| format!("s{}", i % 40)),
             ])
             .expect("insert");
         }
@@ -1084,6 +1211,74 @@ mod tests {
         assert!(by_country
             .last()
             .is_some_and(|r| r.get("country").is_none()));
+    }
+
+    #[test]
+    fn concurrency_from_memory_equals_the_sql_definition() {
+        let store = store_with_views();
+        let index = index_of(&store);
+        let day = 86_400_000;
+        let mut queries = queries();
+        queries.retain(|q| q.breakdown.is_empty());
+        queries.extend([
+            MetricsQuery {
+                time_step: Some(TimeStep::Hour),
+                from_ms: Some(T0 + 3 * day + 59_999),
+                to_ms: Some(T0 + 4 * day + 90_001),
+                ..MetricsQuery::default()
+            },
+            MetricsQuery {
+                time_step: Some(TimeStep::Hour),
+                content_id: Some("c3".into()),
+                filters: vec![(Dimension::Country, "DE".into())],
+                to_ms: Some(T0 + 9 * day),
+                ..MetricsQuery::default()
+            },
+        ]);
+        let mut peaks_above_one = 0;
+        for tenant in ["acme", "globex", "nobody"] {
+            for query in &queries {
+                let sql = crate::metrics::concurrency_peaks(&store.conn, tenant, query).expect("sql");
+                let memory = index.concurrency_peaks(tenant, query).expect("memory");
+                assert_eq!(
+                    Value::from(memory),
+                    Value::from(sql.clone()),
+                    "tenant {tenant}, {query:?}"
+                );
+                peaks_above_one += sql
+                    .iter()
+                    .filter(|r| r["concurrentPeak"].as_i64() > Some(1))
+                    .count();
+            }
+        }
+        assert!(peaks_above_one > 100, "overlaps are exercised: {peaks_above_one}");
+    }
+
+    #[test]
+    fn a_concurrency_answer_of_too_many_buckets_is_refused_without_computing_it() {
+        let store = store_with_views();
+        // One view watched for ten years: hourly, that is 87 600 buckets.
+        store
+            .conn
+            .execute_batch(
+                "UPDATE view_segments SET last_ms = started_ms + 315360000000 WHERE view_id = 'v1'",
+            )
+            .expect("update");
+        let index = index_of(&store);
+        let error = index
+            .concurrency_peaks("acme", &MetricsQuery::default())
+            .expect_err("too many buckets");
+        assert!(error.contains("timeStep"), "{error}");
+        let yearly = index
+            .concurrency_peaks(
+                "acme",
+                &MetricsQuery {
+                    time_step: Some(TimeStep::Year),
+                    ..MetricsQuery::default()
+                },
+            )
+            .expect("yearly");
+        assert_eq!(yearly.len(), 11, "{yearly:?}");
     }
 
     fn plays_queries() -> Vec<PlaysQuery> {

@@ -93,7 +93,9 @@ pub async fn concurrency(
         ));
     }
     let tenant = auth.0.tenant;
-    let rows = with_store(&state.store, move |s| s.concurrency_peaks(&tenant, &query)).await?;
+    let rows = super::with_views(&state, move |index| index.concurrency_peaks(&tenant, &query))
+        .await?
+        .map_err(ApiError::bad_request)?;
     Ok(Json(rows))
 }
 
