@@ -12,6 +12,7 @@ pub mod load;
 pub mod mave;
 pub mod metrics;
 pub mod pull;
+pub mod readers;
 pub mod staged;
 pub mod store;
 pub mod telemetry;

@@ -103,6 +103,10 @@ enum Command {
         /// sign-in field is filled in with. Refused unless listening on a loopback address.
         #[arg(long)]
         dev_token_file: Option<PathBuf>,
+        /// Longest a query may run in DuckDB (viewers now, mave queries on custom props) before it
+        /// is stopped and answered 503 with Retry-After.
+        #[arg(long, env = "TAPEMETRIC_QUERY_BUDGET_MS", default_value_t = 5000)]
+        query_budget_ms: u64,
     },
     /// Flush the edge and pull every new batch once, then exit.
     Ingest {
@@ -253,13 +257,23 @@ async fn main() -> anyhow::Result<()> {
             interval,
             cors_origins,
             dev_token_file,
+            query_budget_ms,
         } => {
             let dev_token = dev_token_file
                 .as_deref()
                 .map(|path| read_dev_token(path, listen))
                 .transpose()?;
+            let store = open_store(&cli.db)?;
+            let readers = store
+                .lock()
+                .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
+                .readers(
+                    rollup_server::readers::CONNECTIONS,
+                    Duration::from_millis((*query_budget_ms).max(1)),
+                )?;
             let state = api::AppState {
-                store: open_store(&cli.db)?,
+                store,
+                readers: Arc::new(readers),
                 lake: open_lake(&cli)?,
                 tokens: TokenAuthority::new(
                     required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?.as_bytes(),

@@ -389,7 +389,7 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Views started per content id for one tenant (bots left out),
+    /// Views started per content id for one tenant (bots and views without a content id left out),
     /// optionally limited to view starts in `[from_ms, to_ms)`.
     pub fn views_by_content(
         &self,
@@ -400,7 +400,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT content_id, count(*) AS views
              FROM views
-             WHERE tenant_id = ?
+             WHERE tenant_id = ? AND content_id IS NOT NULL
                AND started_ms >= coalesce(?, started_ms) AND started_ms < coalesce(?, started_ms + 1)
              GROUP BY content_id
              ORDER BY views DESC, content_id",
@@ -431,6 +431,15 @@ impl Store {
         tenant: Option<&str>,
     ) -> Result<std::collections::HashMap<String, crate::view_index::TenantViews>, StoreError> {
         Ok(crate::view_index::read_views(&self.conn, tenant)?)
+    }
+
+    /// Read connections to this store's database (see [`crate::readers`]).
+    pub fn readers(
+        &self,
+        count: usize,
+        budget: std::time::Duration,
+    ) -> Result<crate::readers::Readers, StoreError> {
+        Ok(crate::readers::Readers::new(&self.conn, count, budget)?)
     }
 
     /// The connection, for tests of query modules.

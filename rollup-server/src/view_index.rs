@@ -260,6 +260,48 @@ impl ViewIndex {
     }
 }
 
+impl ViewIndex {
+    /// Views started in `[from, to)` per content ([`Store::views_by_content`](crate::store::Store)),
+    /// most viewed first.
+    pub fn views_by_content(
+        &self,
+        tenant_id: &str,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+    ) -> Vec<crate::store::ContentViews> {
+        let Some(views) = self.tenants.get(tenant_id) else {
+            return Vec::new();
+        };
+        let lo = from_ms.map_or(0, |from| {
+            views.rows.partition_point(|r| r.started_ms < from)
+        });
+        let hi = to_ms.map_or(views.rows.len(), |to| {
+            views.rows.partition_point(|r| r.started_ms < to)
+        });
+        let mut counts: FxHashMap<u32, i64> = FxHashMap::default();
+        for row in views.window(lo, hi, None) {
+            if row.dims[0] != NONE {
+                *counts.entry(row.dims[0]).or_default() += 1;
+            }
+        }
+        let mut out: Vec<crate::store::ContentViews> = counts
+            .into_iter()
+            .filter_map(|(id, views_count)| {
+                Some(crate::store::ContentViews {
+                    content_id: views.value(id)?.to_string(),
+                    views: views_count,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.views
+                .cmp(&a.views)
+                .then_with(|| a.content_id.cmp(&b.content_id))
+        });
+        out
+    }
+}
+
 /// Most buckets one concurrency answer has (an hourly answer over five years).
 pub const MAX_CONCURRENCY_BUCKETS: usize = 50_000;
 
@@ -280,7 +322,10 @@ impl ViewIndex {
     }
 }
 
-fn concurrency(views: &TenantViews, query: &MetricsQuery) -> Result<Vec<Map<String, Value>>, String> {
+fn concurrency(
+    views: &TenantViews,
+    query: &MetricsQuery,
+) -> Result<Vec<Map<String, Value>>, String> {
     let step = query.time_step.unwrap_or(TimeStep::Hour);
     let content = query
         .content_id
@@ -306,7 +351,13 @@ fn concurrency(views: &TenantViews, query: &MetricsQuery) -> Result<Vec<Map<Stri
         .window(0, hi, content)
         .filter(|row| filters.iter().all(|(s, id)| row.dims[*s] == *id))
         .filter(|row| query.from_ms.is_none_or(|from| row.last_ms >= from))
-        .map(|row| (row.who, row.started_ms.div_euclid(60_000), row.last_ms.div_euclid(60_000)))
+        .map(|row| {
+            (
+                row.who,
+                row.started_ms.div_euclid(60_000),
+                row.last_ms.div_euclid(60_000),
+            )
+        })
         .filter(|(_, m0, m1)| m0 <= m1)
         .collect();
     // One viewer counts once in a minute: merge each viewer's spans where they overlap or touch.
@@ -328,7 +379,9 @@ fn concurrency(views: &TenantViews, query: &MetricsQuery) -> Result<Vec<Map<Stri
     }
     edges.sort_unstable();
     // The minutes asked for: [from // 60000, to // 60000).
-    let first = query.from_ms.map_or(i64::MIN, |from| from.div_euclid(60_000));
+    let first = query
+        .from_ms
+        .map_or(i64::MIN, |from| from.div_euclid(60_000));
     let end = query.to_ms.map_or(i64::MAX, |to| to.div_euclid(60_000));
     let mut peaks: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     let mut watching = 0i64;
@@ -1238,7 +1291,8 @@ mod tests {
         let mut peaks_above_one = 0;
         for tenant in ["acme", "globex", "nobody"] {
             for query in &queries {
-                let sql = crate::metrics::concurrency_peaks(&store.conn, tenant, query).expect("sql");
+                let sql =
+                    crate::metrics::concurrency_peaks(&store.conn, tenant, query).expect("sql");
                 let memory = index.concurrency_peaks(tenant, query).expect("memory");
                 assert_eq!(
                     Value::from(memory),
@@ -1251,7 +1305,41 @@ mod tests {
                     .count();
             }
         }
-        assert!(peaks_above_one > 100, "overlaps are exercised: {peaks_above_one}");
+        assert!(
+            peaks_above_one > 100,
+            "overlaps are exercised: {peaks_above_one}"
+        );
+    }
+
+    #[test]
+    fn views_by_content_from_memory_equal_the_sql_ones() {
+        let store = store_with_views();
+        let index = index_of(&store);
+        let day = 86_400_000;
+        let windows = [
+            (None, None),
+            (Some(T0 + 10 * day + 1), None),
+            (None, Some(T0 + 20 * day)),
+            (Some(T0 + 3 * day), Some(T0 + 4 * day)),
+            (Some(T0 - 9 * day), Some(T0 - 8 * day)),
+        ];
+        for tenant in ["acme", "globex", "nobody"] {
+            for (from, to) in windows {
+                let sql = store.views_by_content(tenant, from, to).expect("sql");
+                assert_eq!(
+                    index.views_by_content(tenant, from, to),
+                    sql,
+                    "{tenant} {from:?} {to:?}"
+                );
+            }
+        }
+        assert!(
+            store
+                .views_by_content("acme", None, None)
+                .expect("sql")
+                .len()
+                >= 4
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use super::{ApiError, AppState, Auth};
 use crate::metrics::{Dimension, MetricsQuery, TimeStep};
-use crate::pull::with_store;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -93,9 +92,11 @@ pub async fn concurrency(
         ));
     }
     let tenant = auth.0.tenant;
-    let rows = super::with_views(&state, move |index| index.concurrency_peaks(&tenant, &query))
-        .await?
-        .map_err(ApiError::bad_request)?;
+    let rows = super::with_views(&state, move |index| {
+        index.concurrency_peaks(&tenant, &query)
+    })
+    .await?
+    .map_err(ApiError::bad_request)?;
     Ok(Json(rows))
 }
 
@@ -146,10 +147,12 @@ pub async fn views_now(
     }
     let tenant = auth.0.tenant;
     let since_ms = crate::pull::now_ms() - crate::metrics::REALTIME_WINDOW_MS;
-    let rows = with_store(&state.store, move |s| {
-        s.realtime_viewers(&tenant, since_ms, &query)
-    })
-    .await?;
+    let rows = state
+        .readers
+        .run(&tenant.clone(), move |conn| {
+            crate::metrics::realtime_viewers(conn, &tenant, since_ms, &query)
+        })
+        .await?;
     Ok(Json(rows))
 }
 

@@ -4,7 +4,7 @@
 
 use super::{ApiError, AppState, Auth};
 use crate::mave::{PlaysQuery, Span, Timeframe};
-use crate::pull::{now_ms, with_store};
+use crate::pull::now_ms;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
@@ -244,19 +244,24 @@ async fn answer(
     let rows = match from_index {
         Some(rows) => rows,
         None => {
-            with_store(&state.store, move |s| {
-                Ok(match kind {
-                    Answer::Plays => {
-                        Rows::Values("views", s.mave_plays(&tenant, &query, now_ms())?)
-                    }
-                    Answer::Sources => Rows::Sources(s.mave_sources(&tenant, &query, now_ms())?),
-                    Answer::Engagement => Rows::Values(
-                        "engagement",
-                        s.mave_engagement(&tenant, &query, ranges, now_ms())?,
-                    ),
+            let t = tenant.clone();
+            state
+                .readers
+                .run(&tenant, move |conn| {
+                    Ok(match kind {
+                        Answer::Plays => {
+                            Rows::Values("views", crate::mave::plays(conn, &t, &query, now_ms())?)
+                        }
+                        Answer::Sources => {
+                            Rows::Sources(crate::mave::sources(conn, &t, &query, now_ms())?)
+                        }
+                        Answer::Engagement => Rows::Values(
+                            "engagement",
+                            crate::mave::engagement(conn, &t, &query, ranges, now_ms())?,
+                        ),
+                    })
                 })
-            })
-            .await?
+                .await?
         }
     };
     // Serialized after the store is free for other requests.

@@ -45,6 +45,8 @@ pub struct AppState {
     pub cache: Arc<cache::QueryCache>,
     /// The views in memory, for the view metrics (kept in step with the store after each pull).
     pub views: Arc<crate::view_index::SharedViewIndex>,
+    /// Read connections for the queries memory does not answer.
+    pub readers: Arc<crate::readers::Readers>,
 }
 
 /// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
@@ -207,6 +209,8 @@ pub fn router(state: AppState) -> Router {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Seconds for `Retry-After` (a refusal that passes).
+    retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -215,7 +219,14 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// This error with a `Retry-After` of `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// What the answer's `error` says.
@@ -244,9 +255,37 @@ impl From<PullError> for ApiError {
     }
 }
 
+impl From<crate::readers::ReadError> for ApiError {
+    fn from(e: crate::readers::ReadError) -> ApiError {
+        use crate::readers::ReadError;
+        let status = match &e {
+            ReadError::TenantBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ReadError::Overloaded { .. } | ReadError::OverBudget { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ReadError::Store(_) | ReadError::TaskFailed(_) => {
+                tracing::error!(error = %e, "read failed");
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; see the server log",
+                );
+            }
+        };
+        tracing::warn!(error = %e, "read refused");
+        let retry = e.retry_after_s().unwrap_or(1);
+        ApiError::new(status, e.to_string()).retry_after(retry)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

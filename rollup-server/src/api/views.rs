@@ -1,7 +1,6 @@
 //! Views per content: the foundation's end-to-end query.
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::with_store;
 use crate::store::ContentViews;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -39,8 +38,8 @@ pub async fn views_by_content(
         }
     }
     let tenant = auth.0.tenant.clone();
-    let views = with_store(&state.store, move |s| {
-        s.views_by_content(&tenant, query.from, query.to)
+    let views = super::with_views(&state, move |index| {
+        index.views_by_content(&tenant, query.from, query.to)
     })
     .await?;
     Ok(Json(ViewsByContent {
