@@ -336,3 +336,211 @@ fn a_client_dripping_its_headers_is_cut_off_by_the_rollup_server() {
     let health = reqwest::blocking::get(format!("{}/healthz", server.base_url)).expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
 }
+
+fn post(http: &reqwest::blocking::Client, url: &str, token: &str) -> (u16, Option<String>, Value) {
+    let response = http.post(url).bearer_auth(token).send().expect("request");
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = response.text().unwrap_or_default();
+    (
+        status,
+        retry,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[test]
+fn on_demand_pulls_are_limited_per_tenant_and_shared_by_callers_that_wait_together() {
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 11,
+        tenants: vec!["hog".into(), "quiet".into()],
+        events: 400,
+        days: 1,
+        now_ms,
+        contents: 1,
+        viewers: 5,
+        object_events: 200,
+        keep_truth: false,
+        store_user_agent: vec![],
+    });
+    let logs = fixture.dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let server = serve(&fixture.db, &fixture.lake, &logs);
+    let token = |tenant: &str| {
+        rollup_cli(
+            &fixture.db,
+            &["token", "--tenant", tenant, "--role", "admin"],
+        )
+    };
+    let (hog, quiet) = (token("hog"), token("quiet"));
+    let url = format!("{}/admin/ingest", server.running.base_url);
+    let pulls =
+        || metric(&server.text("/metrics").1, "tapemetric_pulls_total").expect("pulls_total");
+
+    // Twelve callers at once, from one tenant: ten are served, sharing fewer pulls than callers; the
+    // two past the allowance are refused with when to come back.
+    let before = pulls();
+    let answers: Vec<(u16, Option<String>, Value)> = std::thread::scope(|scope| {
+        let calls: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| post(&server.http, &url, &hog)))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("joined"))
+            .collect()
+    });
+    let served = answers.iter().filter(|(s, _, _)| *s == 200).count();
+    let refused: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 429).collect();
+    assert_eq!((served, refused.len()), (10, 2), "{answers:?}");
+    for (_, retry, body) in &refused {
+        let seconds: u64 = retry
+            .as_deref()
+            .and_then(|r| r.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=6).contains(&seconds), "{retry:?}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("on-demand pulls")),
+            "{body}"
+        );
+    }
+    let ran = pulls() - before;
+    assert!(
+        (1..10).contains(&ran),
+        "ten callers waiting together share pulls: {ran} pulls ran"
+    );
+    // The other tenant's allowance is its own.
+    let (status, _, body) = post(&server.http, &url, &quiet);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["tenant_id"], "quiet");
+    let refusals = metric(
+        &server.text("/metrics").1,
+        "tapemetric_requests_refused_total",
+    );
+    assert_eq!(refusals, Some(2));
+}
+
+#[test]
+fn a_tenants_widest_concurrency_queries_are_answered_beside_another_tenants_reads() {
+    // Eight days of one tenant's views, each an hour long: the query that took 2.7 s and a gigabyte
+    // under the store lock.
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 13,
+        tenants: vec!["hog".into(), "quiet".into()],
+        events: 30_000,
+        days: 8,
+        now_ms,
+        contents: 4,
+        viewers: 300,
+        object_events: 2_000,
+        keep_truth: false,
+        store_user_agent: vec![],
+    });
+    let logs = fixture.dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let server = serve(&fixture.db, &fixture.lake, &logs);
+    let token = |tenant: &str| rollup_cli(&fixture.db, &["token", "--tenant", tenant]);
+    let (hog, quiet) = (token("hog"), token("quiet"));
+    let wide = format!(
+        "/api/v1/concurrency?timeStep=hour&from={}&to={}",
+        fixture.now_ms - 9 * 86_400_000,
+        fixture.now_ms + 86_400_000
+    );
+    let (status, peaks) = server.get(&wide, &hog);
+    assert_eq!(status, 200, "{peaks}");
+    let peaks = peaks.as_array().cloned().unwrap_or_default();
+    assert!(
+        peaks.len() > 100,
+        "hourly peaks over 8 days: {}",
+        peaks.len()
+    );
+    assert!(peaks.iter().all(|p| p["concurrentPeak"].as_i64() > Some(0)));
+    // While the hog runs its widest query over and over (cache misses: the window moves), the other
+    // tenant's reads are answered, every one.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for worker in 0..4 {
+            let (server, hog, stop) = (&server, &hog, &stop);
+            scope.spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let from = fixture.now_ms - 9 * 86_400_000 + worker * 1_000 + i;
+                    let (status, body) = server.get(
+                        &format!("/api/v1/concurrency?timeStep=hour&from={from}"),
+                        hog,
+                    );
+                    assert!(status == 200 || status == 429, "{status} {body}");
+                }
+            });
+        }
+        for _ in 0..20 {
+            for path in [
+                "/data/views/now",
+                "/data/views/query?breakdownBy[]=country",
+                "/api/v1/concurrency",
+            ] {
+                let (status, body) = server.get(path, &quiet);
+                assert_eq!(status, 200, "{path}: {body}");
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
+#[test]
+fn a_client_dripping_its_body_gets_408_and_its_connection_closed() {
+    use std::io::Read;
+    let fixture = GeneratedLake::new(|now_ms| Config {
+        seed: 6,
+        tenants: vec!["acme".into()],
+        events: 200,
+        days: 1,
+        now_ms,
+        contents: 1,
+        viewers: 5,
+        object_events: 200,
+        keep_truth: false,
+        store_user_agent: vec![],
+    });
+    let server = fixture.serve();
+    let token = rollup_cli(&fixture.db, &["token", "--tenant", "acme"]);
+    let address = server.base_url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    let started = Instant::now();
+    // A mave query whose 1 000-byte body comes a byte every second.
+    write!(
+        slow,
+        "POST /api/v1/plays HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+        token.trim()
+    )
+    .expect("write");
+    let dripper = {
+        let mut slow = slow.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            for _ in 0..30 {
+                std::thread::sleep(Duration::from_secs(1));
+                if slow.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut answer = Vec::new();
+    let closed = slow.read_to_end(&mut answer);
+    let held = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(closed.is_ok(), "closed: {closed:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("took longer than"), "{answer}");
+    assert!(held < Duration::from_secs(25), "held for {held:?}");
+    dripper.join().expect("dripper");
+}

@@ -282,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
                     required(&cli.api_key_secret, "--api-key-secret", "API_KEY_SECRET")?.as_bytes(),
                 ),
                 pull_lock: Arc::new(tokio::sync::Mutex::new(())),
+                on_demand: Arc::default(),
                 lookback_ms,
                 chunk_objects: cli.chunk_objects,
                 retention_ms: cli.retention_days.max(1) * 86_400_000,

@@ -13,7 +13,9 @@ pub struct Telemetry {
     duplicates_skipped: AtomicU64,
     objects_quarantined: AtomicU64,
     lines_quarantined: AtomicU64,
+    pulls: AtomicU64,
     pull_failures: AtomicU64,
+    refused: AtomicU64,
     last_pull_ms: AtomicI64,
     newest_object_upload_ms: AtomicI64,
     query_count: AtomicU64,
@@ -34,6 +36,7 @@ impl Telemetry {
         self.lines_quarantined
             .fetch_add(report.lines_quarantined, Ordering::Relaxed);
         self.last_pull_ms.store(now_ms, Ordering::Relaxed);
+        self.pulls.fetch_add(1, Ordering::Relaxed);
         if let Some(ms) = newest_upload_ms {
             self.newest_object_upload_ms
                 .fetch_max(ms, Ordering::Relaxed);
@@ -43,6 +46,11 @@ impl Telemetry {
     /// Records a failed pull.
     pub fn pull_failed(&self) {
         self.pull_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a request refused to keep tenants apart (429 or 503 with `Retry-After`).
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records one query's duration.
@@ -95,6 +103,19 @@ impl Telemetry {
             "counter",
             "Lake lines left out (not events, or values that cannot happen): GET /admin/quarantine.",
             get(&self.lines_quarantined),
+        );
+        metric(
+            "tapemetric_pulls_total",
+            "counter",
+            "Pulls that succeeded (scheduled and on-demand).",
+            get(&self.pulls),
+        );
+        metric(
+            "tapemetric_requests_refused_total",
+            "counter",
+            "Requests answered 429 or 503 with Retry-After: a tenant past its share of reads or \
+             on-demand pulls, a query past its time budget, or no read connection free.",
+            get(&self.refused),
         );
         metric(
             "tapemetric_pull_failures_total",

@@ -20,14 +20,39 @@ pub struct IngestAnswer {
     pub lines_quarantined: u64,
 }
 
-/// Flushes the edge's buffers and pulls every new object.
+/// Flushes the edge's buffers and pulls every new object, within the tenant's allowance; callers that
+/// arrive during a flush-and-pull share the next one (see [`super::on_demand`]).
 pub async fn ingest(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<IngestAnswer>, ApiError> {
     auth.require_admin()?;
+    if let Err(seconds) = state
+        .on_demand
+        .take(&auth.0.tenant, std::time::Instant::now())
+    {
+        state.telemetry.refused();
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this tenant has used its {} on-demand pulls (one more every {} s); the next is allowed \
+                 in {seconds} s, and scheduled pulls go on meanwhile",
+                super::on_demand::BURST,
+                super::on_demand::REFILL.as_secs()
+            ),
+        )
+        .retry_after(seconds));
+    }
+    let ticket = state.on_demand.arrive();
     let _one_pull_at_a_time = state.pull_lock.lock().await;
-    let report = super::pull_and_record(&state, true).await?;
+    let report = match state.on_demand.served(ticket) {
+        Some(report) => report,
+        None => {
+            let number = state.on_demand.start();
+            let report = super::pull_and_record(&state, true).await?;
+            state.on_demand.finished(number, report)
+        }
+    };
     let mine: TenantPull = report
         .tenants
         .get(&auth.0.tenant)

@@ -8,6 +8,7 @@ mod dashboard;
 mod keys;
 pub mod livepeer;
 pub mod mave;
+pub mod on_demand;
 mod ops;
 mod views;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub keys: ApiKeyVerifier,
     /// One pull at a time (the scheduler and `POST /admin/ingest`).
     pub pull_lock: Arc<tokio::sync::Mutex<()>>,
+    /// `POST /admin/ingest`'s per-tenant allowance and coalescing.
+    pub on_demand: Arc<on_demand::OnDemand>,
     pub lookback_ms: i64,
     /// Most objects loaded in one transaction.
     pub chunk_objects: usize,
@@ -157,7 +160,54 @@ async fn time_queries(
     state
         .telemetry
         .queried(started.elapsed().as_micros() as u64);
+    if response.headers().contains_key(header::RETRY_AFTER) {
+        state.telemetry.refused();
+    }
     response
+}
+
+/// How long a client may take to send a request body, whole.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The largest request body (mave's POST queries and key requests are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Reads the request body within [`BODY_READ_TIMEOUT`] before any handler runs: a client that
+/// drips its body gets 408 and its connection closed instead of holding it open.
+async fn read_body_in_time(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let refused = |status: StatusCode, message: String| {
+        let mut response = ApiError::new(status, message).into_response();
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        response
+    };
+    match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => {
+            let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+            next.run(request).await
+        }
+        Ok(Err(_)) => refused(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes, or was cut off"),
+        ),
+        Err(_) => refused(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body took longer than {} s to arrive",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        ),
+    }
 }
 
 /// The API's router.
@@ -197,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/ingest", post(admin::ingest))
         .route("/admin/quarantine", get(admin::quarantine))
         .merge(dashboard::router())
+        .layer(axum::middleware::from_fn(read_body_in_time))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cors::cors,
