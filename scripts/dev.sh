@@ -50,7 +50,7 @@ setsid node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --per
   --show-interactive-dev-session=false & pids+=($!)
 setsid "$ROLLUP" serve --listen "127.0.0.1:$SERVER_PORT" --edge-url "http://127.0.0.1:$WORKER_PORT" \
   --dev-token-file .dev-data/dashboard-token & pids+=($!)
-setsid python3 -m http.server --bind 127.0.0.1 "$DEMO_PORT" >/dev/null 2>&1 & pids+=($!)
+setsid python3 scripts/demo-server.py --bind 127.0.0.1 --port "$DEMO_PORT" >/dev/null 2>&1 & pids+=($!)
 
 for _ in $(seq 1 120); do
   curl -fsS "http://127.0.0.1:$WORKER_PORT/health" >/dev/null 2>&1 && break

@@ -544,3 +544,49 @@ fn a_client_dripping_its_body_gets_408_and_its_connection_closed() {
     assert!(held < Duration::from_secs(25), "held for {held:?}");
     dripper.join().expect("dripper");
 }
+
+#[test]
+fn the_edge_answers_408_to_a_client_dripping_its_body() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("logs");
+    let worker = start_worker(&dir.path().join("state"), &logs);
+    let key = rollup_cli(
+        &dir.path().join("keys.duckdb"),
+        &["keys", "create", "--tenant", "acme"],
+    );
+    let address = worker.base_url.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    let started = Instant::now();
+    write!(
+        slow,
+        "POST /v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+        key.trim()
+    )
+    .expect("write");
+    let dripper = {
+        let mut slow = slow.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            for _ in 0..30 {
+                std::thread::sleep(Duration::from_secs(1));
+                if slow.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut head = [0u8; 512];
+    let read = slow
+        .read(&mut head)
+        .expect("an answer before the body is complete");
+    let held = started.elapsed();
+    let answer = String::from_utf8_lossy(&head[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(held < Duration::from_secs(25), "answered after {held:?}");
+    drop(slow);
+    dripper.join().expect("dripper");
+}

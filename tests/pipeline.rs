@@ -768,6 +768,33 @@ fn cors_preflight_is_answered(p: &Pipeline) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     assert!(allow.contains("Authorization"), "{allow}");
+    // The export routes answer no browser: no preflight, no CORS header on their answers.
+    let preflight = p
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/internal/objects", p.worker.base_url),
+        )
+        .header("Origin", "https://example.com")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .expect("preflight");
+    assert_eq!(preflight.status().as_u16(), 404);
+    assert!(preflight
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let listing = p
+        .http
+        .get(format!("{}/internal/objects", p.worker.base_url))
+        .header("Origin", "https://example.com")
+        .send()
+        .expect("listing");
+    assert_eq!(listing.status().as_u16(), 401);
+    assert!(listing
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
 }
 
 fn revoked_key_is_refused(p: &Pipeline) {
@@ -821,6 +848,11 @@ fn keys_bound_to_origins_refuse_other_origins(p: &Pipeline) {
     assert_eq!(post(None, Some("https://player.example.com/watch/1")), 202);
     assert_eq!(post(Some("https://evil.example.com"), None), 403);
     assert_eq!(post(None, None), 403);
+    // `Origin: null` (any client may send it) is not replaced by a Referer it chose too.
+    assert_eq!(
+        post(Some("null"), Some("https://player.example.com/watch/1")),
+        403
+    );
     let (status, _) = json_of(
         p.http
             .post(format!("{}/api/v1/keys", p.server.base_url))

@@ -180,6 +180,33 @@ fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
             ),
         ),
         ("not a JWT", "hello".to_string()),
+        (
+            "valid only from next year (nbf)",
+            jwt(
+                secret.as_bytes(),
+                &hs256,
+                &json!({"tenant": "acme", "role": "admin", "iat": now_s, "nbf": now_s + 31_536_000,
+                        "exp": now_s + 31_536_600}),
+            ),
+        ),
+        (
+            "issued next year (iat)",
+            jwt(
+                secret.as_bytes(),
+                &hs256,
+                &json!({"tenant": "acme", "role": "admin", "iat": now_s + 31_536_000,
+                        "exp": now_s + 31_536_600}),
+            ),
+        ),
+        (
+            "a hundred years long",
+            jwt(
+                secret.as_bytes(),
+                &hs256,
+                &json!({"tenant": "acme", "role": "admin", "iat": now_s,
+                        "exp": now_s + 100 * 31_536_000}),
+            ),
+        ),
     ];
     assert_eq!(
         get(&routes[0], &jwt(secret.as_bytes(), &hs256, &good_claims)).0,
@@ -230,4 +257,69 @@ fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
         "the data is intact"
     );
     drop(server);
+}
+
+/// One raw HTTP/1.1 GET with the given Host header; the status code.
+fn status_with_host(port: u16, path: &str, host: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+#[test]
+fn the_demo_server_serves_only_the_demo_and_the_sdk_and_only_to_loopback_hosts() {
+    let port = pipeline_tests::free_port();
+    let mut server = std::process::Command::new("python3")
+        .arg(pipeline_tests::repo_root().join("scripts/demo-server.py"))
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 scripts/demo-server.py");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the demo server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let local = format!("127.0.0.1:{port}");
+    let checks = [
+        ("/demo/index.html", local.as_str(), 200),
+        ("/wasm-sdk/js/tapemetric.js", "localhost", 200),
+        ("/demo/index.html", "[::1]:8080", 200),
+        // What a page that rebound its own name to 127.0.0.1 would ask for.
+        ("/demo/index.html", "attacker.example", 403),
+        ("/.dev.vars", "attacker.example:8080", 403),
+        ("/demo/index.html", "127.0.0.1.attacker.example", 403),
+        // The repository beyond the two folders.
+        ("/.dev.vars", local.as_str(), 404),
+        ("/demo/../.dev.vars", local.as_str(), 404),
+        ("/demo/%2e%2e/.dev.vars", local.as_str(), 404),
+        ("/Cargo.toml", local.as_str(), 404),
+        ("/wasm-sdk/", local.as_str(), 404),
+        ("/wasm-sdk/src/lib.rs", local.as_str(), 404),
+    ];
+    let got: Vec<(&str, &str, u16)> = checks
+        .iter()
+        .map(|(path, host, _)| (*path, *host, status_with_host(port, path, host)))
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    let expected: Vec<(&str, &str, u16)> = checks.to_vec();
+    assert_eq!(got, expected);
 }

@@ -1,8 +1,9 @@
 //! HTTP routes of the worker: thin glue between workers-rs and the pure ingest core.
 //!
-//! Public (API key): `POST /v1/events`, `GET|POST /v1/collect`, `OPTIONS *` (CORS preflight).
+//! Public (API key, with CORS): `POST /v1/events`, `GET|POST /v1/collect`, their `OPTIONS` preflights,
+//! and `GET /health`.
 //! Export (export secret, for the rollup server): `POST /internal/flush`, `GET /internal/objects`,
-//! `GET /internal/object?key=`, `POST /internal/key-policies`. `GET /health` answers `ok`.
+//! `GET /internal/object?key=`, `POST /internal/key-policies`; no CORS, so no web page can read them.
 
 use crate::buffer::{refusal, AppendRequest, BUFFER_BINDING};
 use crate::ingest::{self, RequestContext};
@@ -86,11 +87,22 @@ type ApiResult = std::result::Result<Response, ApiError>;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    // Only the public routes answer browsers: the export routes are for the rollup server.
+    let public = is_public(&req.path());
     let response = match route(req, &env).await {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
-    with_cors(response)
+    if public {
+        with_cors(response)
+    } else {
+        Ok(response)
+    }
+}
+
+/// The routes a web page may call (with CORS).
+fn is_public(path: &str) -> bool {
+    matches!(path, "/v1/events" | "/v1/collect" | "/health")
 }
 
 fn with_cors(mut response: Response) -> Result<Response> {
@@ -109,7 +121,7 @@ fn with_cors(mut response: Response) -> Result<Response> {
 async fn route(req: Request, env: &Env) -> ApiResult {
     let path = req.path();
     match (req.method(), path.as_str()) {
-        (Method::Options, _) => Ok(Response::empty()?.with_status(204)),
+        (Method::Options, p) if is_public(p) => Ok(Response::empty()?.with_status(204)),
         (Method::Get, "/health") => Ok(Response::ok("ok")?),
         (Method::Post, "/v1/events") => post_events(req, env).await,
         (Method::Get | Method::Post, "/v1/collect") => collect_raw(req, env).await,
@@ -256,6 +268,9 @@ fn geo(req: &Request, env: &Env) -> Result<GeoFields> {
     })
 }
 
+/// How long a client may take to send a body, whole.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
     if let Some(length) = req.headers().get("Content-Length")? {
         if let Ok(length) = length.parse::<usize>() {
@@ -264,7 +279,20 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> 
             }
         }
     }
-    let body = req.bytes().await?;
+    let body = {
+        let read = std::pin::pin!(req.bytes());
+        let deadline = std::pin::pin!(worker::Delay::from(BODY_READ_TIMEOUT));
+        match futures_util::future::select(read, deadline).await {
+            futures_util::future::Either::Left((body, _)) => body?,
+            futures_util::future::Either::Right(_) => return Err(ApiError::new(
+                408,
+                format!(
+                    "the request body took longer than {} s to arrive; nothing of it was stored",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )),
+        }
+    };
     if body.len() > limits::MAX_BODY_BYTES {
         return Err(BatchError::TooLarge(body.len()).into());
     }

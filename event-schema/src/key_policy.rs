@@ -69,8 +69,14 @@ pub fn normalize_origin(origin: &str) -> Result<String, BadOrigin> {
 /// The origin of a request: its `Origin` header, or else the origin of its `Referer` (image pixels
 /// and some beacons send no `Origin`).
 pub fn request_origin(origin: Option<&str>, referer: Option<&str>) -> Option<String> {
-    if let Some(origin) = origin.filter(|o| !o.is_empty() && *o != "null") {
-        return Some(origin.trim_end_matches('/').to_ascii_lowercase());
+    match origin.map(str::trim) {
+        // An opaque origin (sandboxed frame, file:, a redirect across origins) is no origin: a key
+        // bound to origins refuses it rather than trusting a Referer beside it.
+        Some("null") => return None,
+        Some(origin) if !origin.is_empty() => {
+            return Some(origin.trim_end_matches('/').to_ascii_lowercase())
+        }
+        _ => {}
     }
     let referer = referer?;
     let scheme_end = referer.find("://")? + 3;
@@ -145,6 +151,11 @@ mod tests {
             Some("https://b.com:8443")
         );
         assert_eq!(request_origin(Some("null"), None), None);
+        assert_eq!(
+            request_origin(Some("null"), Some("https://a.com/page")),
+            None,
+            "Origin: null is never replaced by a Referer the client chose"
+        );
         assert_eq!(request_origin(None, None), None);
     }
 
