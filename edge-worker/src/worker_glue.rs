@@ -284,13 +284,15 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> 
         let deadline = std::pin::pin!(worker::Delay::from(BODY_READ_TIMEOUT));
         match futures_util::future::select(read, deadline).await {
             futures_util::future::Either::Left((body, _)) => body?,
-            futures_util::future::Either::Right(_) => return Err(ApiError::new(
-                408,
-                format!(
+            futures_util::future::Either::Right(_) => {
+                return Err(ApiError::new(
+                    408,
+                    format!(
                     "the request body took longer than {} s to arrive; nothing of it was stored",
                     BODY_READ_TIMEOUT.as_secs()
                 ),
-            )),
+                ))
+            }
         }
     };
     if body.len() > limits::MAX_BODY_BYTES {

@@ -1,10 +1,11 @@
-//! The store's read connections, for the queries the in-memory views cannot answer (viewers now,
-//! mave's queries on custom props). They are DuckDB connections of their own, so a read never waits on
-//! a pull's transaction (DuckDB gives each a snapshot) nor on the store's lock; and they are shared
-//! fairly:
+//! Fair shares of the query work, and the store's read connections for the queries the in-memory
+//! views cannot answer (viewers now, mave's queries on custom props). Read connections are DuckDB
+//! connections of their own, so a read never waits on a pull's transaction (DuckDB gives each a
+//! snapshot) nor on the store's lock. Every query, from memory or DuckDB, takes its tenant's turn:
 //!
-//! - a tenant runs at most [`PER_TENANT`] reads at once and waits at most [`QUEUE_WAIT`] for its turn,
-//!   then gets 429 with `Retry-After`;
+//! - a tenant runs at most [`PER_TENANT`] queries at once (on two cores, one tenant flooding the
+//!   server gets one core, the others the rest) and waits at most [`QUEUE_WAIT`] for its turn, then
+//!   gets 429 with `Retry-After`;
 //! - a read that finds every connection busy for [`QUEUE_WAIT`] gets 503 with `Retry-After`;
 //! - a read still running after its budget ([`DEFAULT_BUDGET`], `--query-budget-ms`) is interrupted
 //!   inside DuckDB and answered 503 with `Retry-After`.
@@ -17,8 +18,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Read connections.
 pub const CONNECTIONS: usize = 4;
-/// Reads one tenant runs at once.
-pub const PER_TENANT: usize = 2;
+/// Queries one tenant runs at once.
+pub const PER_TENANT: usize = 1;
 /// How long a read waits for its tenant's turn, then for a connection.
 pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// How long a read may run.
@@ -27,7 +28,11 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(5);
 /// Why a read was not answered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("this tenant already has {PER_TENANT} queries running; retry in {retry_after_s} s")]
+    #[error(
+        "this tenant's queries have waited {} s for their turn ({PER_TENANT} at a time); retry in \
+         {retry_after_s} s",
+        QUEUE_WAIT.as_secs()
+    )]
     TenantBusy { retry_after_s: u64 },
     #[error("every read connection is busy; retry in {retry_after_s} s")]
     Overloaded { retry_after_s: u64 },
@@ -114,6 +119,15 @@ impl Readers {
         self.budget
     }
 
+    /// Waits for `tenant`'s turn to run a query (at most [`QUEUE_WAIT`]); the turn lasts as long as
+    /// the permit.
+    pub async fn turn(&self, tenant: &str) -> Result<OwnedSemaphorePermit, ReadError> {
+        tokio::time::timeout(QUEUE_WAIT, self.tenant_turns(tenant).acquire_owned())
+            .await
+            .map_err(|_| ReadError::TenantBusy { retry_after_s: 1 })?
+            .map_err(|e| ReadError::TaskFailed(e.to_string()))
+    }
+
     fn tenant_turns(&self, tenant: &str) -> Arc<Semaphore> {
         let mut tenants = lock(&self.tenants);
         if tenants.len() > 10_000 {
@@ -132,11 +146,7 @@ impl Readers {
         tenant: &str,
         read: impl FnOnce(&Connection) -> duckdb::Result<T> + Send + 'static,
     ) -> Result<T, ReadError> {
-        let turn: OwnedSemaphorePermit =
-            tokio::time::timeout(QUEUE_WAIT, self.tenant_turns(tenant).acquire_owned())
-                .await
-                .map_err(|_| ReadError::TenantBusy { retry_after_s: 1 })?
-                .map_err(|e| ReadError::TaskFailed(e.to_string()))?;
+        let turn = self.turn(tenant).await?;
         let connection: OwnedSemaphorePermit =
             tokio::time::timeout(QUEUE_WAIT, self.free.clone().acquire_owned())
                 .await

@@ -74,7 +74,10 @@ pub async fn views_query(
 ) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
     let query = parse_metrics_query(raw.as_deref())?;
     let tenant = auth.0.tenant;
-    let rows = super::with_views(&state, move |index| index.view_metrics(&tenant, &query)).await?;
+    let rows = super::with_views(&state, &tenant.clone(), move |index| {
+        index.view_metrics(&tenant, &query)
+    })
+    .await?;
     Ok(Json(rows))
 }
 
@@ -92,7 +95,7 @@ pub async fn concurrency(
         ));
     }
     let tenant = auth.0.tenant;
-    let rows = super::with_views(&state, move |index| {
+    let rows = super::with_views(&state, &tenant.clone(), move |index| {
         index.concurrency_peaks(&tenant, &query)
     })
     .await?
@@ -111,7 +114,10 @@ pub async fn views_total(
         content_id: Some(playback_id.clone()),
         ..MetricsQuery::default()
     };
-    let rows = super::with_views(&state, move |index| index.view_metrics(&tenant, &query)).await?;
+    let rows = super::with_views(&state, &tenant.clone(), move |index| {
+        index.view_metrics(&tenant, &query)
+    })
+    .await?;
     let first = rows.into_iter().next().unwrap_or_default();
     Ok(Json(json!({
         "playbackId": playback_id,

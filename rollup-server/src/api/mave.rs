@@ -231,7 +231,7 @@ async fn answer(
     let tenant = auth.0.tenant;
     // Answers come from the views in memory, unless they filter on custom props.
     let (t, q) = (tenant.clone(), query.clone());
-    let from_index = super::with_views(&state, move |index| match kind {
+    let from_index = super::with_views(&state, &tenant, move |index| match kind {
         Answer::Plays => index
             .plays(&t, &q, now_ms())
             .map(|rows| Rows::Values("views", rows)),

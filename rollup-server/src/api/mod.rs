@@ -137,16 +137,21 @@ pub async fn refresh_view_index(
     Ok(())
 }
 
-/// Runs `work` on the in-memory views as they are now, in a blocking thread (a large tenant's scan
-/// takes milliseconds).
+/// Runs `work` for `tenant` on the in-memory views as they are now, in a blocking thread (a large
+/// tenant's scan takes milliseconds), in the tenant's turn (see [`crate::readers`]).
 pub async fn with_views<T: Send + 'static>(
     state: &AppState,
+    tenant: &str,
     work: impl FnOnce(&crate::view_index::ViewIndex) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
+    let turn = state.readers.turn(tenant).await?;
     let index = state.views.current();
-    tokio::task::spawn_blocking(move || work(&index))
-        .await
-        .map_err(|e| ApiError::from(PullError::TaskFailed(e.to_string())))
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work(&index)
+    })
+    .await
+    .map_err(|e| ApiError::from(PullError::TaskFailed(e.to_string())))
 }
 
 /// Times query API requests for `/metrics`.

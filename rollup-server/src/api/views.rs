@@ -38,7 +38,7 @@ pub async fn views_by_content(
         }
     }
     let tenant = auth.0.tenant.clone();
-    let views = super::with_views(&state, move |index| {
+    let views = super::with_views(&state, &auth.0.tenant, move |index| {
         index.views_by_content(&tenant, query.from, query.to)
     })
     .await?;
