@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup bench-peers soak clean-dev
+.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup bench-peers bench-hostile soak clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless
 fuzz: setup ## Run every fuzz target for FUZZ_SECONDS each (default 15)
 	@bash scripts/fuzz.sh
 
-bench: setup build-worker bench-rollup soak ## Print the figures: rollup load and queries at 10 M events, beside PostgreSQL and chDB at 1 M and 10 M, ingest core native and wasm, wrangler-dev load run, UA parsing, SDK size
+bench: setup build-worker bench-rollup soak bench-hostile ## Print the figures: rollup load and queries at 10 M events, beside PostgreSQL and chDB at 1 M and 10 M, ingest core native and wasm, wrangler-dev load run, one tenant beside a hostile one, UA parsing, SDK size
 	@$(MAKE) --no-print-directory bench-peers SIZES="$(BENCH_SIZES)"
 	@$(ENV) cargo bench -p edge-worker --bench ingest_core
 	@$(ENV) bash scripts/bench-wasm.sh
@@ -69,6 +69,11 @@ SOAK_SECONDS ?= 60
 soak: setup build-worker ## Ingest while dashboards poll for SOAK_SECONDS (default 60): events/s, p99s, errors, final counts
 	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin soak && \
 	  ROLLUP_SERVER_BIN=$$CARGO_TARGET_DIR/release/rollup-server $$CARGO_TARGET_DIR/release/soak --seconds $(SOAK_SECONDS)
+
+HOSTILE_SECONDS ?= 15
+bench-hostile: setup build-worker ## One tenant floods queries, cache misses and pulls while another ingests and polls: the other's p50/p99 with and without it (HOSTILE_SECONDS per phase)
+	@$(ENV) cargo build -q --release -p rollup-server -p pipeline-tests --bin rollup-server --bin hostile-bench && \
+	  ROLLUP_SERVER_BIN=$$CARGO_TARGET_DIR/release/rollup-server $$CARGO_TARGET_DIR/release/hostile-bench --seconds $(HOSTILE_SECONDS)
 
 clean-dev: ## Forget local pipeline state (.dev-data)
 	rm -rf .dev-data
