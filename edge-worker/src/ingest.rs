@@ -27,6 +27,8 @@ pub struct IngestOutcome {
     pub stored: Vec<StoredEvent>,
     /// Invalid events: index in the request and why.
     pub rejected: Vec<(usize, EventError)>,
+    /// Accepted events sent without an `eid`: index in the request and the eid given here.
+    pub assigned: Vec<(usize, String)>,
 }
 
 /// The `202` answer body: `{"accepted":N,"rejected":[{"index":i,"error":"..."}]}`.
@@ -34,6 +36,17 @@ pub struct IngestOutcome {
 pub struct IngestReceipt {
     pub accepted: usize,
     pub rejected: Vec<RejectedEvent>,
+    /// Events sent without an `eid` got one here; a copy resent without it would count twice, so a
+    /// client that retries resends with these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assigned_eids: Vec<AssignedEid>,
+}
+
+/// The eid the edge gave an event sent without one.
+#[derive(Debug, Serialize)]
+pub struct AssignedEid {
+    pub index: usize,
+    pub eid: String,
 }
 
 /// One rejected event in a receipt.
@@ -58,6 +71,14 @@ impl IngestOutcome {
                     error: e.to_string(),
                 })
                 .collect(),
+            assigned_eids: self
+                .assigned
+                .iter()
+                .map(|(index, eid)| AssignedEid {
+                    index: *index,
+                    eid: eid.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -79,9 +100,20 @@ pub fn gunzip_body(body: &[u8]) -> Result<Vec<u8>, BatchError> {
 pub fn ingest_batch(
     body: &[u8],
     context: &RequestContext,
-    new_eid: impl FnMut() -> String,
+    mut new_eid: impl FnMut() -> String,
 ) -> Result<IngestOutcome, BatchError> {
-    let batch = parse_batch(body, context.received_at, new_eid)?;
+    let mut given = std::collections::HashSet::new();
+    let batch = parse_batch(body, context.received_at, || {
+        let eid = new_eid();
+        given.insert(eid.clone());
+        eid
+    })?;
+    let assigned = batch
+        .accepted
+        .iter()
+        .filter(|(_, event)| given.contains(&event.eid))
+        .map(|(index, event)| (*index, event.eid.clone()))
+        .collect();
     Ok(IngestOutcome {
         stored: batch
             .accepted
@@ -89,6 +121,7 @@ pub fn ingest_batch(
             .map(|(_, event)| enrich(event, context))
             .collect(),
         rejected: batch.rejected,
+        assigned,
     })
 }
 
@@ -193,6 +226,55 @@ mod tests {
         assert_eq!(back.key_id, "k1");
         // The client's attempt is kept as data, in props, never as the tenant.
         assert_eq!(back.event.props.get("tenant_id"), Some(&json!("evil")));
+    }
+
+    #[test]
+    fn the_receipt_names_the_eids_given_to_events_sent_without_one() {
+        let body = json!({"events":[
+            {"type":"page_view","ts":1_764_000_000_000_i64,"anonymous_id":"a","eid":"mine"},
+            {"type":"page_view","ts":1_764_000_000_000_i64,"anonymous_id":"a"},
+            {"type":"no_such_type","ts":1_764_000_000_000_i64,"anonymous_id":"a"},
+            {"type":"page_view","ts":1_764_000_000_000_i64,"anonymous_id":"a"}
+        ]})
+        .to_string();
+        let mut n = 0;
+        let outcome = ingest_batch(body.as_bytes(), &context(), || {
+            n += 1;
+            format!("given-{n}")
+        })
+        .expect("batch");
+        let receipt = serde_json::to_value(outcome.receipt()).expect("json");
+        let assigned: Vec<(u64, String)> = receipt["assigned_eids"]
+            .as_array()
+            .expect("assigned_eids")
+            .iter()
+            .map(|a| {
+                (
+                    a["index"].as_u64().unwrap_or(99),
+                    a["eid"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let stored: Vec<&str> = outcome
+            .stored
+            .iter()
+            .map(|e| e.event.eid.as_str())
+            .collect();
+        assert_eq!(receipt["accepted"], 3, "{receipt}");
+        assert_eq!(assigned.len(), 2, "{receipt}");
+        assert_eq!(assigned.iter().map(|a| a.0).collect::<Vec<_>>(), [1, 3]);
+        for (_, eid) in &assigned {
+            assert!(
+                stored.contains(&eid.as_str()),
+                "{eid} is the stored event's eid"
+            );
+        }
+        // A batch whose events all carry eids has no such field.
+        let body = json!({"events":[{"type":"page_view","ts":1_764_000_000_000_i64,"anonymous_id":"a","eid":"x"}]})
+            .to_string();
+        let outcome = ingest_batch(body.as_bytes(), &context(), || "g".into()).expect("batch");
+        let receipt = serde_json::to_value(outcome.receipt()).expect("json");
+        assert!(receipt.get("assigned_eids").is_none(), "{receipt}");
     }
 
     #[test]
