@@ -6,16 +6,22 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ENV := source scripts/env.sh;
 
-.PHONY: help setup build build-worker build-sdk dev test lint fuzz bench bench-rollup bench-peers bench-hostile soak clean-dev
+.PHONY: help setup setup-test build build-server build-worker build-sdk dev test lint fuzz bench bench-rollup bench-peers bench-hostile soak clean-dev
 
 help: ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-setup: ## Install toolchains, npm packages and CLIs (idempotent)
+setup: ## Install what building and running the pipeline needs (idempotent)
 	@bash scripts/setup.sh
 
-build: setup ## Build the workspace natively (rollup-server binary)
+setup-test: ## Also install what only tests need: Chromium, ffmpeg, cargo-fuzz, a Python venv (idempotent)
+	@bash scripts/setup-test.sh
+
+build: setup ## Build the workspace natively (every crate, tests' binaries included)
 	@$(ENV) cargo build --workspace
+
+build-server: setup ## Build the rollup-server binary only (what make dev runs)
+	@$(ENV) cargo build -p rollup-server
 
 build-worker: setup ## Build the edge worker to wasm (edge-worker/build)
 	@$(ENV) bash scripts/build-worker.sh
@@ -23,7 +29,7 @@ build-worker: setup ## Build the edge worker to wasm (edge-worker/build)
 build-sdk: setup ## Build the browser SDK (wasm-sdk/js/pkg) and print its gzipped size
 	@$(ENV) bash scripts/build-sdk.sh
 
-dev: build build-worker build-sdk ## Run worker (:8787), rollup server (:3000) and demo page (:8080); Ctrl-C stops all
+dev: build-server build-worker build-sdk ## Run worker (:8787), rollup server (:3000) and demo page (:8080); Ctrl-C stops all
 	@$(ENV) bash scripts/dev.sh
 
 lint: setup ## cargo fmt --check and clippy -D warnings
@@ -33,13 +39,13 @@ lint: setup ## cargo fmt --check and clippy -D warnings
 	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --tests -- -D warnings
 	@$(ENV) cargo clippy -p wasm-sdk --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
-test: lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev, bounded fuzzing
+test: setup-test lint build build-worker build-sdk ## Run every test: unit, SDK in headless Chromium, the real pipeline under wrangler dev, bounded fuzzing
 	@$(ENV) cargo test --workspace
 	@$(ENV) CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=/usr/bin/chromedriver \
 	  cargo test -p wasm-sdk --target wasm32-unknown-unknown
 	@bash scripts/fuzz.sh
 
-fuzz: setup ## Run every fuzz target for FUZZ_SECONDS each (default 15)
+fuzz: setup-test ## Run every fuzz target for FUZZ_SECONDS each (default 15)
 	@bash scripts/fuzz.sh
 
 bench: setup build-worker bench-rollup soak bench-hostile ## Print the figures: rollup load and queries at 10 M events, beside PostgreSQL and chDB at 1 M and 10 M, ingest core native and wasm, wrangler-dev load run, one tenant beside a hostile one, UA parsing, SDK size

@@ -15,18 +15,19 @@ DEV_TENANT=${DEV_TENANT:-demo}
 ROLLUP="$CARGO_TARGET_DIR/debug/rollup-server"
 mkdir -p .dev-data
 
-if [ ! -f demo/sample.mp4 ]; then
+# The demo page's video, made once with ffmpeg (installed if missing) in the background: the pipeline
+# does not wait for it. Its log: .dev-data/demo-video.log.
+make_demo_video() {
   if ! command -v ffmpeg >/dev/null; then
-    echo "==> installing ffmpeg (to make the demo video)"
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends ffmpeg || true
+    echo "installing ffmpeg (to make the demo video)"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends ffmpeg
   fi
-  if command -v ffmpeg >/dev/null; then
-    echo "==> generating demo/sample.mp4 (30 s test pattern)"
-    ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440 \
-      -t 30 -c:v libx264 -pix_fmt yuv420p -c:a aac -movflags +faststart demo/sample.mp4 || true
-  fi
-fi
+  echo "generating demo/sample.mp4 (30 s test pattern)"
+  ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440 \
+    -t 30 -c:v libx264 -pix_fmt yuv420p -c:a aac -movflags +faststart .dev-data/sample.mp4 &&
+    mv .dev-data/sample.mp4 demo/sample.mp4 && echo "demo video ready"
+}
 
 # One API key for the demo tenant, kept across runs.
 if [ ! -s .dev-data/demo-key ]; then
@@ -38,6 +39,7 @@ ADMIN_TOKEN=$("$ROLLUP" token --tenant "$DEV_TENANT" --role admin --ttl-hours 72
 (umask 077; printf '%s\n' "$ADMIN_TOKEN" > .dev-data/dashboard-token)
 
 pids=()
+DEMO_VIDEO_NOTE=""
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "==> stopping"
@@ -50,6 +52,11 @@ setsid node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$WORKER_PORT" --per
   --show-interactive-dev-session=false & pids+=($!)
 setsid "$ROLLUP" serve --listen "127.0.0.1:$SERVER_PORT" --edge-url "http://127.0.0.1:$WORKER_PORT" \
   --dev-token-file .dev-data/dashboard-token & pids+=($!)
+if [ ! -f demo/sample.mp4 ]; then
+  # Not stopped by Ctrl-C: an apt install cut short would leave dpkg half done.
+  setsid bash -c "$(declare -f make_demo_video); make_demo_video" >.dev-data/demo-video.log 2>&1 & disown
+  DEMO_VIDEO_NOTE="  (its video is being made in the background: .dev-data/demo-video.log)"
+fi
 setsid python3 scripts/demo-server.py --bind 127.0.0.1 --port "$DEMO_PORT" >/dev/null 2>&1 & pids+=($!)
 
 for _ in $(seq 1 120); do
@@ -64,6 +71,7 @@ Tapemetric is running locally
   rollup server  http://127.0.0.1:$SERVER_PORT   (GET /api/v1/views/by-content)
   dashboard      http://127.0.0.1:$SERVER_PORT/   (sign-in filled in with the admin token below)
   demo page      http://127.0.0.1:$DEMO_PORT/demo/index.html?key=$DEMO_KEY
+${DEMO_VIDEO_NOTE:-}
 
   tenant         $DEV_TENANT
   API key        $DEMO_KEY

@@ -21,8 +21,11 @@ fi
 export TOOLS_ROOT="$TAPEMETRIC_CACHE/tools"
 export TOOLS_BIN="$TOOLS_ROOT/bin"
 export WORKER_BUILD_VERSION="0.8.7"
-# chromium + chromium-driver: the SDK's browser tests; ffmpeg: the test video of the browser end-to-end test.
-export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev chromium chromium-driver ffmpeg python3-venv}"
+# What building and running the pipeline needs (scripts/setup.sh).
+export APT_PACKAGES="${APT_PACKAGES:-curl ca-certificates pkg-config libssl-dev}"
+# What only the tests need (scripts/setup-test.sh): chromium + chromium-driver for the SDK's browser
+# tests, ffmpeg for their test videos, python3-venv for the other engines that read the lake.
+export TEST_APT_PACKAGES="${TEST_APT_PACKAGES:-chromium chromium-driver ffmpeg python3-venv}"
 export PATH="$TOOLS_BIN:$PWD/node_modules/.bin:$PATH"
 # worker-build would download these; point it at the ones installed here instead.
 export WASM_BINDGEN_BIN="$TOOLS_BIN/wasm-bindgen"

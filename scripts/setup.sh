@@ -1,25 +1,16 @@
 #!/usr/bin/env bash
-# Installs everything a fresh Debian machine with Rust and Node needs to build, run and test Tapemetric.
-# Idempotent: each step is skipped when its result is already there. Tools go to $TAPEMETRIC_CACHE
-# (outside the clone) so that CI runs and later checkouts reuse them.
+# Installs what a fresh Debian machine with Rust and Node needs to build and run the pipeline (`make dev`):
+# a few apt packages, the wasm32 target, the npm packages, the wasm-bindgen CLI and worker-build, and
+# DuckDB's prebuilt library. What only tests need is scripts/setup-test.sh; the benchmark's peers are
+# scripts/setup-peers.sh. Idempotent: each step is skipped when its result is already there. Tools go
+# to $TAPEMETRIC_CACHE (outside the clone) so that CI runs and later checkouts reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+source scripts/setup-lib.sh
 
-if [ "${SKIP_APT:-0}" != 1 ]; then
-  missing=()
-  for pkg in $APT_PACKAGES; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    step "apt packages: ${missing[*]}"
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-  fi
-fi
+apt_install $APT_PACKAGES
 
 if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
   step "rust target wasm32-unknown-unknown"
@@ -42,17 +33,6 @@ fi
 if ! "$TOOLS_BIN/worker-build" --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
   step "worker-build $WORKER_BUILD_VERSION (cargo install)"
   cargo install worker-build --version "$WORKER_BUILD_VERSION" --root "$TOOLS_ROOT" --force
-fi
-
-if ! "$TOOLS_BIN/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
-  step "cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
-  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$TOOLS_ROOT" --force
-fi
-
-if ! "$TAPEMETRIC_PYTHON" -c "import duckdb, chdb" 2>/dev/null; then
-  step "Python venv with $PY_PACKAGES (pip)"
-  python3 -m venv "$TAPEMETRIC_VENV"
-  "$TAPEMETRIC_VENV/bin/pip" install -q $PY_PACKAGES
 fi
 
 if [ "${DUCKDB_FROM_SOURCE:-0}" = 1 ]; then bash scripts/build-duckdb.sh; else bash scripts/fetch-duckdb.sh; fi
