@@ -383,3 +383,52 @@ impl GeneratedLake {
         )
     }
 }
+
+/// What a load generator's requests got: latencies (µs) of the answers with the expected status,
+/// refusals (429, 503: the server's fair-share answers), other 5xx, and anything else (other statuses,
+/// transport errors). Shared by the `soak` and `hostile-bench` benchmarks.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub latencies_us: Vec<u64>,
+    pub refused: usize,
+    pub server_errors: usize,
+    pub other_errors: usize,
+}
+
+impl Tally {
+    /// Sends `request`, reads the whole answer, and counts it.
+    pub async fn send(&mut self, request: reqwest::RequestBuilder, ok: u16) {
+        let started = Instant::now();
+        let status = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let _ = response.bytes().await;
+                Some(status)
+            }
+            Err(_) => None,
+        };
+        match status {
+            Some(s) if s == ok => self.latencies_us.push(started.elapsed().as_micros() as u64),
+            Some(429 | 503) => self.refused += 1,
+            Some(s) if s >= 500 => self.server_errors += 1,
+            _ => self.other_errors += 1,
+        }
+    }
+
+    /// Adds `other`'s counts to these.
+    pub fn absorb(&mut self, other: Tally) {
+        self.latencies_us.extend(other.latencies_us);
+        self.refused += other.refused;
+        self.server_errors += other.server_errors;
+        self.other_errors += other.other_errors;
+    }
+
+    /// The `p` quantile of the latencies (nearest rank), in ms; NaN when there are none.
+    pub fn percentile_ms(&mut self, p: f64) -> f64 {
+        self.latencies_us.sort_unstable();
+        match self.latencies_us.len() {
+            0 => f64::NAN,
+            n => self.latencies_us[((n - 1) as f64 * p).round() as usize] as f64 / 1000.0,
+        }
+    }
+}

@@ -17,11 +17,11 @@
 use event_schema::api_key::{ApiKey, ApiKeyVerifier};
 use lake_gen::Config;
 use pipeline_tests::{
-    dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars, GeneratedLake,
+    dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars, GeneratedLake, Tally,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn flag(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -57,47 +57,6 @@ fn view_body(seq: u64) -> String {
         ));
     }
     format!(r#"{{"events":[{}]}}"#, events.join(","))
-}
-
-/// Latencies (µs) of answers with the expected status, and the other outcomes.
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u64>,
-    refused: u64,
-    other: u64,
-}
-
-impl Tally {
-    async fn send(&mut self, request: reqwest::RequestBuilder, ok: u16) {
-        let started = Instant::now();
-        let status = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                Some(status)
-            }
-            Err(_) => None,
-        };
-        match status {
-            Some(s) if s == ok => self.latencies_us.push(started.elapsed().as_micros() as u64),
-            Some(429 | 503) => self.refused += 1,
-            _ => self.other += 1,
-        }
-    }
-
-    fn absorb(&mut self, other: Tally) {
-        self.latencies_us.extend(other.latencies_us);
-        self.refused += other.refused;
-        self.other += other.other;
-    }
-
-    fn percentile_ms(&mut self, p: f64) -> f64 {
-        self.latencies_us.sort_unstable();
-        match self.latencies_us.len() {
-            0 => f64::NAN,
-            n => self.latencies_us[((n - 1) as f64 * p).round() as usize] as f64 / 1000.0,
-        }
-    }
 }
 
 /// Quiet's and the hog's tallies of one kind of phase.
@@ -348,7 +307,7 @@ fn main() {
             "  quiet {name:<15} queries {:>6} answered  p50 {p50:>7.2} ms  p99 {p99:>7.2} ms  refused {}  other {}",
             phase.polls.latencies_us.len(),
             phase.polls.refused,
-            phase.polls.other
+            phase.polls.server_errors + phase.polls.other_errors
         );
         println!(
             "  {:<21} ingest  {:>6} batches    p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}   pulls {} (p50 {:.0} ms, refused {}, other {})",
@@ -356,11 +315,11 @@ fn main() {
             phase.ingest.latencies_us.len(),
             phase.ingest.percentile_ms(0.5),
             phase.ingest.percentile_ms(0.99),
-            phase.ingest.refused + phase.ingest.other,
+            phase.ingest.refused + phase.ingest.server_errors + phase.ingest.other_errors,
             phase.pulls.latencies_us.len(),
             phase.pulls.percentile_ms(0.5),
             phase.pulls.refused,
-            phase.pulls.other
+            phase.pulls.server_errors + phase.pulls.other_errors
         );
     }
     println!(
@@ -372,10 +331,10 @@ fn main() {
         "  hog                    queries answered {}  refused {} (429/503)  other {};  on-demand pulls answered {}  refused {}  other {}",
         beside.hog.latencies_us.len(),
         beside.hog.refused,
-        beside.hog.other,
+        beside.hog.server_errors + beside.hog.other_errors,
         beside.hog_pulls.latencies_us.len(),
         beside.hog_pulls.refused,
-        beside.hog_pulls.other
+        beside.hog_pulls.server_errors + beside.hog_pulls.other_errors
     );
     drop(server);
     drop(edge);

@@ -121,6 +121,59 @@ fn serve(db: &Path, lake: &str, logs: &Path) -> Server {
     server
 }
 
+/// A one-tenant lake of 200 events.
+fn small_lake(seed: u64) -> GeneratedLake {
+    GeneratedLake::new(|now_ms| Config {
+        seed,
+        tenants: vec!["acme".into()],
+        events: 200,
+        days: 1,
+        now_ms,
+        contents: 1,
+        viewers: 5,
+        object_events: 200,
+        keep_truth: false,
+        store_user_agent: vec![],
+    })
+}
+
+/// Sends `head` to `address`, then a byte of body every second for 30 s; returns the answer (up to
+/// the connection's close when `to_close`, else its first read) and how long it took.
+fn drip_body(address: &str, head: &str, to_close: bool) -> (String, Duration) {
+    use std::io::Read;
+    let mut slow = std::net::TcpStream::connect(address).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_secs(40)))
+        .expect("timeout");
+    let started = Instant::now();
+    slow.write_all(head.as_bytes()).expect("write");
+    let dripper = {
+        let mut slow = slow.try_clone().expect("clone");
+        std::thread::spawn(move || {
+            for _ in 0..30 {
+                std::thread::sleep(Duration::from_secs(1));
+                if slow.write_all(b" ").is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let mut answer = Vec::new();
+    if to_close {
+        let closed = slow.read_to_end(&mut answer);
+        assert!(closed.is_ok(), "the connection was closed: {closed:?}");
+    } else {
+        let mut first = [0u8; 512];
+        let read = slow
+            .read(&mut first)
+            .expect("an answer before the body is complete");
+        answer.extend_from_slice(&first[..read]);
+    }
+    let held = started.elapsed();
+    let _ = slow.shutdown(std::net::Shutdown::Both);
+    let _ = dripper.join();
+    (String::from_utf8_lossy(&answer).into_owned(), held)
+}
+
 fn metric(text: &str, name: &str) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
@@ -300,18 +353,7 @@ fn the_edge_refuses_a_poison_heartbeat_and_keeps_the_rest_of_the_batch() {
 #[test]
 fn a_client_dripping_its_headers_is_cut_off_by_the_rollup_server() {
     use std::io::Read;
-    let fixture = GeneratedLake::new(|now_ms| Config {
-        seed: 5,
-        tenants: vec!["acme".into()],
-        events: 200,
-        days: 1,
-        now_ms,
-        contents: 1,
-        viewers: 5,
-        object_events: 200,
-        keep_truth: false,
-        store_user_agent: vec![],
-    });
+    let fixture = small_lake(5);
     let server = fixture.serve();
     let address = server.base_url.trim_start_matches("http://").to_string();
     let mut slow = std::net::TcpStream::connect(&address).expect("connect");
@@ -495,59 +537,27 @@ fn a_tenants_widest_concurrency_queries_are_answered_beside_another_tenants_read
 
 #[test]
 fn a_client_dripping_its_body_gets_408_and_its_connection_closed() {
-    use std::io::Read;
-    let fixture = GeneratedLake::new(|now_ms| Config {
-        seed: 6,
-        tenants: vec!["acme".into()],
-        events: 200,
-        days: 1,
-        now_ms,
-        contents: 1,
-        viewers: 5,
-        object_events: 200,
-        keep_truth: false,
-        store_user_agent: vec![],
-    });
+    let fixture = small_lake(6);
     let server = fixture.serve();
     let token = rollup_cli(&fixture.db, &["token", "--tenant", "acme"]);
     let address = server.base_url.trim_start_matches("http://").to_string();
-    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
-    slow.set_read_timeout(Some(Duration::from_secs(40)))
-        .expect("timeout");
-    let started = Instant::now();
-    // A mave query whose 1 000-byte body comes a byte every second.
-    write!(
-        slow,
-        "POST /api/v1/plays HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
-        token.trim()
-    )
-    .expect("write");
-    let dripper = {
-        let mut slow = slow.try_clone().expect("clone");
-        std::thread::spawn(move || {
-            for _ in 0..30 {
-                std::thread::sleep(Duration::from_secs(1));
-                if slow.write_all(b" ").is_err() {
-                    return;
-                }
-            }
-        })
-    };
-    let mut answer = Vec::new();
-    let closed = slow.read_to_end(&mut answer);
-    let held = started.elapsed();
-    let answer = String::from_utf8_lossy(&answer);
-    assert!(closed.is_ok(), "closed: {closed:?}");
+    // A mave query whose 1 000-byte body comes a byte every second; the answer, then the close.
+    let (answer, held) = drip_body(
+        &address,
+        &format!(
+            "POST /api/v1/plays HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+            token.trim()
+        ),
+        true,
+    );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("took longer than"), "{answer}");
     assert!(held < Duration::from_secs(25), "held for {held:?}");
-    dripper.join().expect("dripper");
 }
 
 #[test]
 fn the_edge_answers_408_to_a_client_dripping_its_body() {
-    use std::io::Read;
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("logs");
@@ -557,36 +567,15 @@ fn the_edge_answers_408_to_a_client_dripping_its_body() {
         &["keys", "create", "--tenant", "acme"],
     );
     let address = worker.base_url.trim_start_matches("http://").to_string();
-    let mut slow = std::net::TcpStream::connect(&address).expect("connect");
-    slow.set_read_timeout(Some(Duration::from_secs(40)))
-        .expect("timeout");
-    let started = Instant::now();
-    write!(
-        slow,
-        "POST /v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
-        key.trim()
-    )
-    .expect("write");
-    let dripper = {
-        let mut slow = slow.try_clone().expect("clone");
-        std::thread::spawn(move || {
-            for _ in 0..30 {
-                std::thread::sleep(Duration::from_secs(1));
-                if slow.write_all(b" ").is_err() {
-                    return;
-                }
-            }
-        })
-    };
-    let mut head = [0u8; 512];
-    let read = slow
-        .read(&mut head)
-        .expect("an answer before the body is complete");
-    let held = started.elapsed();
-    let answer = String::from_utf8_lossy(&head[..read]);
+    let (answer, held) = drip_body(
+        &address,
+        &format!(
+            "POST /v1/events HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+            key.trim()
+        ),
+        false,
+    );
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(held < Duration::from_secs(25), "answered after {held:?}");
-    drop(slow);
-    dripper.join().expect("dripper");
 }

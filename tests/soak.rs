@@ -8,7 +8,7 @@
 //! Usage: soak [--seconds N (60)] [--connections N (4)]
 
 use event_schema::api_key::{ApiKey, ApiKeyVerifier};
-use pipeline_tests::{dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars};
+use pipeline_tests::{dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars, Tally};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,41 +45,6 @@ fn view_body(seq: usize) -> String {
         ));
     }
     format!(r#"{{"events":[{}]}}"#, events.join(","))
-}
-
-#[derive(Default)]
-struct Tally {
-    latencies_us: Vec<u64>,
-    server_errors: usize,
-    other_errors: usize,
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0
-}
-
-impl Tally {
-    /// Sends `request`, reads the answer, and counts it: its latency when the status is `ok`, else
-    /// an error (5xx apart).
-    async fn send(&mut self, request: reqwest::RequestBuilder, ok: u16) {
-        let started = Instant::now();
-        let status = match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                let _ = response.bytes().await;
-                Some(status)
-            }
-            Err(_) => None,
-        };
-        match status {
-            Some(s) if s == ok => self.latencies_us.push(started.elapsed().as_micros() as u64),
-            Some(s) if s >= 500 => self.server_errors += 1,
-            _ => self.other_errors += 1,
-        }
-    }
 }
 
 fn main() {
@@ -187,9 +152,7 @@ fn main() {
         let mut ingest = Tally::default();
         for loader in loaders {
             if let Ok(t) = loader.await {
-                ingest.latencies_us.extend(t.latencies_us);
-                ingest.server_errors += t.server_errors;
-                ingest.other_errors += t.other_errors;
+                ingest.absorb(t);
             }
         }
         stop.store(true, Ordering::SeqCst);
@@ -216,30 +179,31 @@ fn main() {
     let playtime = totals[0]["playtimeMins"].as_f64().unwrap_or(0.0);
     let expected_playtime = acked as f64 * HEARTBEATS as f64 * 10.0 / 60.0;
     let (mut ingest, mut queries) = (ingest, queries);
-    ingest.latencies_us.sort_unstable();
-    queries.latencies_us.sort_unstable();
     println!("soak: {seconds} s on loopback, {connections} ingest connections, a dashboard poller (one query per 50 ms), a pull every 10 s");
     println!(
-        "  ingest    {:>8.0} events/s held ({} requests of {} events acknowledged)   p50 {:>7.2} ms   p99 {:>7.2} ms   5xx {}   other errors {}",
+        "  ingest    {:>8.0} events/s held ({} requests of {} events acknowledged)   p50 {:>7.2} ms   p99 {:>7.2} ms   refused {}   5xx {}   other errors {}",
         (acked * (HEARTBEATS + 1)) as f64 / seconds as f64,
         acked,
         HEARTBEATS + 1,
-        percentile(&ingest.latencies_us, 0.5),
-        percentile(&ingest.latencies_us, 0.99),
+        ingest.percentile_ms(0.5),
+        ingest.percentile_ms(0.99),
+        ingest.refused,
         ingest.server_errors,
         ingest.other_errors
     );
     println!(
-        "  queries   {:>8} answered   p50 {:>7.2} ms   p99 {:>7.2} ms   5xx {}   other errors {}",
+        "  queries   {:>8} answered   p50 {:>7.2} ms   p99 {:>7.2} ms   refused {}   5xx {}   other errors {}",
         queries.latencies_us.len(),
-        percentile(&queries.latencies_us, 0.5),
-        percentile(&queries.latencies_us, 0.99),
+        queries.percentile_ms(0.5),
+        queries.percentile_ms(0.99),
+        queries.refused,
         queries.server_errors,
         queries.other_errors
     );
     println!(
-        "  pulls     {:>8} during the run, 5xx {}; final pull ok: {final_ok}",
+        "  pulls     {:>8} during the run, refused {}, 5xx {}; final pull ok: {final_ok}",
         pulls.latencies_us.len(),
+        pulls.refused,
         pulls.server_errors
     );
     println!(
