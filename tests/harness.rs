@@ -432,3 +432,13 @@ impl Tally {
         }
     }
 }
+
+/// The number after `name` on the command line (`--seconds 30`), or `default`.
+pub fn flag(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -17,20 +17,11 @@
 use event_schema::api_key::{ApiKey, ApiKeyVerifier};
 use lake_gen::Config;
 use pipeline_tests::{
-    dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars, GeneratedLake, Tally,
+    dev_vars, flag, rollup_cli, start_rollup_server, start_worker_with_vars, GeneratedLake, Tally,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn flag(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()

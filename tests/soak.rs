@@ -8,21 +8,14 @@
 //! Usage: soak [--seconds N (60)] [--connections N (4)]
 
 use event_schema::api_key::{ApiKey, ApiKeyVerifier};
-use pipeline_tests::{dev_vars, rollup_cli, start_rollup_server, start_worker_with_vars, Tally};
+use pipeline_tests::{
+    dev_vars, flag, rollup_cli, start_rollup_server, start_worker_with_vars, Tally,
+};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const HEARTBEATS: usize = 19;
-
-fn flag(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn view_body(seq: usize) -> String {
     let now = SystemTime::now()
