@@ -87,7 +87,8 @@ impl Drop for Taken {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `mutex`, taking it back from a panicked holder (nothing guarded here is left half-changed).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -112,11 +113,6 @@ impl Readers {
             tenants: Mutex::default(),
             budget,
         })
-    }
-
-    /// How long a read may run.
-    pub fn budget(&self) -> Duration {
-        self.budget
     }
 
     /// Waits for `tenant`'s turn to run a query (at most [`QUEUE_WAIT`]); the turn lasts as long as

@@ -460,39 +460,6 @@ impl Store {
         )?)
     }
 
-    /// mave plays per interval (see [`crate::mave::plays`]).
-    pub fn mave_plays(
-        &self,
-        tenant_id: &str,
-        query: &crate::mave::PlaysQuery,
-        now_ms: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        Ok(crate::mave::plays(&self.conn, tenant_id, query, now_ms)?)
-    }
-
-    /// mave plays per interval and source page (see [`crate::mave::sources`]).
-    pub fn mave_sources(
-        &self,
-        tenant_id: &str,
-        query: &crate::mave::PlaysQuery,
-        now_ms: i64,
-    ) -> Result<Vec<crate::mave::SourceRow>, StoreError> {
-        Ok(crate::mave::sources(&self.conn, tenant_id, query, now_ms)?)
-    }
-
-    /// mave engagement per range (see [`crate::mave::engagement`]).
-    pub fn mave_engagement(
-        &self,
-        tenant_id: &str,
-        query: &crate::mave::PlaysQuery,
-        ranges: u32,
-        now_ms: i64,
-    ) -> Result<Vec<serde_json::Value>, StoreError> {
-        Ok(crate::mave::engagement(
-            &self.conn, tenant_id, query, ranges, now_ms,
-        )?)
-    }
-
     /// Records a new API key.
     pub fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let origins =

@@ -8,6 +8,7 @@
 //!   started after a caller arrived has flushed everything that caller sent before asking.
 
 use crate::pull::PullReport;
+use crate::readers::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,12 +35,6 @@ pub struct OnDemand {
     started: AtomicU64,
     /// The last one that succeeded: its number and report.
     last: Mutex<Option<(u64, Arc<PullReport>)>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl OnDemand {
