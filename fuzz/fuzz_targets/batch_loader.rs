@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rollup_server::decode::decode_objects;
+use rollup_server::fold::fold_objects;
 use rollup_server::store::{ObjectRecord, Store};
 use std::collections::HashSet;
 use std::io::Write;
@@ -27,14 +27,14 @@ fuzz_target!(|ndjson: &[u8]| {
 
     // The fast line scanner reads every line as serde_json does, or leaves it to serde_json.
     for line in ndjson.split(|b| *b == b'\n') {
-        assert!(rollup_server::lake_line::fast_path_agrees(line));
+        assert!(rollup_server::decode::line::fast_path_agrees(line));
     }
 
     // Arbitrary bytes as the object itself: quarantined or events, never a panic.
-    let raw = decode_objects(&[ndjson], &HashSet::new(), 1, None);
+    let raw = fold_objects(&[ndjson], &HashSet::new(), 1, None);
     assert!(raw.events() == 0 || raw.quarantine.iter().all(|q| q.line.is_some()));
 
-    let load = decode_objects(&[&object], &HashSet::new(), 1, None);
+    let load = fold_objects(&[&object], &HashSet::new(), 1, None);
     assert!(
         load.quarantine.iter().all(|q| q.line.is_some()),
         "valid gzip decodes: {:?}",

@@ -1,9 +1,9 @@
 //! Decoding figures (`cargo bench -p rollup-server --bench decode`): a generated lake of playback
-//! events, timed per stage on one thread (gunzip, line parsing) and whole (`decode_objects` on one
+//! events, timed per stage on one thread (gunzip, line parsing) and whole (`fold_objects` on one
 //! and two threads). Decoding is most of a load's CPU; these say where an event's time goes.
 
-use rollup_server::decode::decode_objects;
-use rollup_server::lake_line::LineParser;
+use rollup_server::decode::line::LineParser;
+use rollup_server::fold::fold_objects;
 use std::collections::HashSet;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -112,13 +112,13 @@ fn main() -> anyhow::Result<()> {
     report("parse lines (1 thread)", parse);
     for threads in [1, 2] {
         let (whole, _) = best(|| {
-            decode_objects(&blobs, &HashSet::new(), threads, None)
+            fold_objects(&blobs, &HashSet::new(), threads, None)
                 .per_object
                 .len()
         });
         report(
             &format!(
-                "decode_objects ({threads} thread{})",
+                "fold_objects ({threads} thread{})",
                 if threads > 1 { "s" } else { "" }
             ),
             whole,

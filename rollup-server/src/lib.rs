@@ -1,20 +1,24 @@
-//! The rollup server as a library: pulls the edge's batch objects into embedded DuckDB (`pull`, `lake`,
-//! `store`), decodes objects and keeps views as mergeable state (`decode`, `load`, `view_state`), computes metrics (`metrics`, `mave`, schema in `migrations/`), and serves
-//! the JWT-authenticated query API and dashboard (`api`, `auth`). The `rollup-server` binary (main.rs)
-//! is its command line; the fuzz targets use the parsers directly.
+//! The rollup server as a library, one module per stage of the path a lake line takes:
+//!
+//! - [`source`]: where objects come from (the edge's export routes, or a lake directory);
+//! - [`decode`]: gunzip and the lake line parser;
+//! - [`fold`]: exactly-once, identify links, and events folded into mergeable view state;
+//! - [`store`]: embedded DuckDB: migrations, the transactional write, keys, read connections;
+//! - [`query`]: every tenant's views in memory and the metrics computed from them;
+//! - [`pipeline`]: pulls (scheduled and on demand) that run source -> decode -> fold -> store -> query;
+//! - [`api`]: the HTTP API (JWT auth, Livepeer and mave families, dashboard, admin);
+//! - [`telemetry`]: Prometheus figures; [`clock`]: the one clock.
+//!
+//! The `rollup-server` binary (main.rs) is its command line; the fuzz targets use the parsers directly.
 
 pub mod api;
-pub mod auth;
+pub mod clock;
 pub mod decode;
-pub mod lake;
-pub mod lake_line;
-pub mod load;
+pub mod fold;
 pub mod mave;
 pub mod metrics;
-pub mod pull;
-pub mod readers;
-pub mod staged;
+pub mod pipeline;
+pub mod query;
+pub mod source;
 pub mod store;
 pub mod telemetry;
-pub mod view_index;
-pub mod view_state;

@@ -4,12 +4,13 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use event_schema::api_key::{is_valid_tenant_id, ApiKeyVerifier};
+use rollup_server::api::auth::{Claims, Role, TokenAuthority};
 use rollup_server::api::cors::CorsOrigins;
-use rollup_server::auth::{Claims, Role, TokenAuthority};
-use rollup_server::lake::{DirLake, EdgeLake, Lake};
-use rollup_server::pull::{pull_once, SharedStore};
+use rollup_server::pipeline::pull::{pull_once, SharedStore};
+use rollup_server::pipeline::{pull, Pipeline, PullSettings};
+use rollup_server::source::{DirLake, EdgeLake, Lake};
 use rollup_server::store::Store;
-use rollup_server::{api, pull, telemetry};
+use rollup_server::{api, clock, telemetry};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -199,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             check_tenant(tenant)?;
             let secret = required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?;
-            let now_s = pull::now_ms() / 1000;
+            let now_s = clock::now_ms() / 1000;
             let token = TokenAuthority::new(secret.as_bytes()).mint(&Claims {
                 tenant: tenant.clone(),
                 role: *role,
@@ -268,32 +269,37 @@ async fn main() -> anyhow::Result<()> {
                 .lock()
                 .map_err(|_| anyhow::anyhow!("store lock poisoned"))?
                 .readers(
-                    rollup_server::readers::CONNECTIONS,
+                    rollup_server::store::readers::CONNECTIONS,
                     Duration::from_millis((*query_budget_ms).max(1)),
                 )?;
-            let state = api::AppState {
+            let telemetry = Arc::new(telemetry::Telemetry::default());
+            let settings = PullSettings {
+                lookback_ms,
+                chunk_objects: cli.chunk_objects,
+                retention_ms: cli.retention_days.max(1) * 86_400_000,
+            };
+            let pipeline = Arc::new(Pipeline::new(
                 store,
+                open_lake(&cli)?,
+                settings,
+                telemetry.clone(),
+            ));
+            let state = api::AppState {
+                pipeline: pipeline.clone(),
                 readers: Arc::new(readers),
-                lake: open_lake(&cli)?,
                 tokens: TokenAuthority::new(
                     required(&cli.jwt_secret, "--jwt-secret", "JWT_SECRET")?.as_bytes(),
                 ),
                 keys: ApiKeyVerifier::new(
                     required(&cli.api_key_secret, "--api-key-secret", "API_KEY_SECRET")?.as_bytes(),
                 ),
-                pull_lock: Arc::new(tokio::sync::Mutex::new(())),
-                on_demand: Arc::default(),
-                lookback_ms,
-                chunk_objects: cli.chunk_objects,
-                retention_ms: cli.retention_days.max(1) * 86_400_000,
-                telemetry: Arc::new(telemetry::Telemetry::default()),
+                telemetry,
                 cache: Arc::new(api::cache::QueryCache::default()),
                 cors: Arc::new(CorsOrigins::parse(cors_origins).map_err(anyhow::Error::msg)?),
-                views: Arc::default(),
             };
-            api::refresh_view_index(&state, None).await?;
-            spawn_scheduler(state.clone(), Duration::from_secs((*interval).max(1)));
-            spawn_key_policy_sync(state.clone());
+            pipeline.read_all_views().await?;
+            pipeline.spawn_schedule(Duration::from_secs((*interval).max(1)));
+            pipeline.spawn_key_policy_sync();
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
@@ -364,42 +370,6 @@ fn read_dev_token(path: &Path, listen: &SocketAddr) -> anyhow::Result<String> {
         bail!("--dev-token-file {} is empty", path.display());
     }
     Ok(token.to_string())
-}
-
-/// Pulls new batches every `interval` (the first one right away).
-fn spawn_scheduler(state: api::AppState, interval: Duration) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        loop {
-            ticker.tick().await;
-            let _one_pull_at_a_time = state.pull_lock.lock().await;
-            match api::pull_and_record(&state, false).await {
-                Ok(report) => tracing::info!(
-                    objects = report.objects_loaded,
-                    events = report.events_loaded,
-                    duplicates = report.duplicates_skipped,
-                    "scheduled pull done"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "scheduled pull failed; retrying at the next tick")
-                }
-            }
-        }
-    });
-}
-
-/// Pushes key policies (revocations, origins, rate limits) to the edge every 30 s, so a change whose
-/// immediate push failed still takes effect within 60 s.
-fn spawn_key_policy_sync(state: api::AppState) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(30));
-        loop {
-            ticker.tick().await;
-            if let Err(e) = pull::push_key_policies(&state.store, &state.lake).await {
-                tracing::warn!(error = %e, "could not read key policies");
-            }
-        }
-    });
 }
 
 #[cfg(test)]

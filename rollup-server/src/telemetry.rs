@@ -1,7 +1,7 @@
 //! Operational figures for Prometheus (`GET /metrics`): what pulls loaded, when, how far behind the
 //! edge the store is, and how long queries take.
 
-use crate::pull::PullReport;
+use crate::pipeline::pull::PullReport;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 

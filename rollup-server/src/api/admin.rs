@@ -2,7 +2,7 @@
 //! and `GET /admin/quarantine` (what loads left out of the tenant's objects, and why).
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::{with_store, TenantPull};
+use crate::pipeline::pull::{with_store, TenantPull};
 use crate::store::QuarantineEntry;
 use axum::extract::State;
 use axum::Json;
@@ -24,13 +24,14 @@ pub struct IngestAnswer {
 const REFUSAL_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Flushes the edge's buffers and pulls every new object, within the tenant's allowance; callers that
-/// arrive during a flush-and-pull share the next one (see [`super::on_demand`]).
+/// arrive during a flush-and-pull share the next one (see [`crate::pipeline::on_demand`]).
 pub async fn ingest(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<IngestAnswer>, ApiError> {
     auth.require_admin()?;
     if let Err(seconds) = state
+        .pipeline
         .on_demand
         .take(&auth.0.tenant, std::time::Instant::now())
     {
@@ -43,22 +44,14 @@ pub async fn ingest(
             format!(
                 "this tenant has used its {} on-demand pulls (one more every {} s); the next is allowed \
                  in {seconds} s, and scheduled pulls go on meanwhile",
-                super::on_demand::BURST,
-                super::on_demand::REFILL.as_secs()
+                crate::pipeline::on_demand::BURST,
+                crate::pipeline::on_demand::REFILL.as_secs()
             ),
         )
         .retry_after(seconds));
     }
-    let ticket = state.on_demand.arrive();
-    let _one_pull_at_a_time = state.pull_lock.lock().await;
-    let report = match state.on_demand.served(ticket) {
-        Some(report) => report,
-        None => {
-            let number = state.on_demand.start();
-            let report = super::pull_and_record(&state, true).await?;
-            state.on_demand.finished(number, report)
-        }
-    };
+    let ticket = state.pipeline.on_demand.arrive();
+    let report = state.pipeline.pull_on_demand(ticket).await?;
     let mine: TenantPull = report
         .tenants
         .get(&auth.0.tenant)
@@ -91,7 +84,7 @@ pub async fn quarantine(
 ) -> Result<Json<QuarantineAnswer>, ApiError> {
     auth.require_admin()?;
     let tenant = auth.0.tenant.clone();
-    let entries = with_store(&state.store, move |s| {
+    let entries = with_store(&state.pipeline.store, move |s| {
         s.quarantine(&tenant, QUARANTINE_LISTED)
     })
     .await?;

@@ -1,7 +1,7 @@
 //! Answers of the query API, cached per tenant and URL until the data changes. Each tenant has its own
 //! share (entries and bytes), so no tenant's queries evict another's answers. Dashboards poll the same
 //! queries every minute while the data changes once per pull (every five minutes by default), so most
-//! polls are answered from memory. An entry lives until the next pull that changed something, and at
+//! polls are answered from memory. An entry lives until the next pull that changed something (the views' generation moves on), and at
 //! most [`MAX_AGE`] (relative windows such as "the last 7 days" move with the clock).
 
 use super::AppState;
@@ -11,7 +11,6 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,10 +33,10 @@ struct Entry {
     body: Bytes,
 }
 
-/// The cache and the data version it is valid for.
+/// Answers per tenant, each kept with the generation of the in-memory views it was computed from
+/// ([`crate::query::SharedViewIndex::generation`]): an answer of an older generation is a miss.
 #[derive(Default)]
 pub struct QueryCache {
-    version: AtomicU64,
     entries: Mutex<Entries>,
 }
 
@@ -64,13 +63,7 @@ impl Entries {
 }
 
 impl QueryCache {
-    /// Marks every cached answer stale (call after a load or deletion changed the data).
-    pub fn data_changed(&self) {
-        self.version.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn get(&self, key: &(String, String)) -> Option<Bytes> {
-        let version = self.version.load(Ordering::SeqCst);
+    fn get(&self, key: &(String, String), version: u64) -> Option<Bytes> {
         let entries = self.entries.lock().ok()?;
         entries
             .tenants
@@ -133,7 +126,7 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
         .and_then(|token| {
             state
                 .tokens
-                .verify(token.trim(), crate::pull::now_ms() / 1000)
+                .verify(token.trim(), crate::clock::now_ms() / 1000)
                 .ok()
         })
         .map(|claims| claims.tenant);
@@ -150,12 +143,14 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("no-cache"));
+    // Read before the answer is computed: the answer comes from this generation's views or a newer
+    // one, so it is never kept under a newer generation than its data.
+    let version = state.pipeline.views.generation();
     if !fresh {
-        if let Some(body) = state.cache.get(&key) {
+        if let Some(body) = state.cache.get(&key, version) {
             return json(body, "hit");
         }
     }
-    let version = state.cache.version.load(Ordering::SeqCst);
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
@@ -216,7 +211,7 @@ mod tests {
             );
         }
         assert_eq!(
-            cache.get(&key("b", "/data/views/query")).as_deref(),
+            cache.get(&key("b", "/data/views/query"), 0).as_deref(),
             Some(&b"{\"b\":1}"[..]),
             "b's answer survives a's flood"
         );
@@ -251,11 +246,10 @@ mod tests {
     fn a_stale_version_is_a_miss() {
         let cache = QueryCache::default();
         cache.put(key("a", "/q"), 0, Bytes::from_static(b"{}"));
-        assert!(cache.get(&key("a", "/q")).is_some());
-        cache.data_changed();
-        assert!(cache.get(&key("a", "/q")).is_none());
+        assert!(cache.get(&key("a", "/q"), 0).is_some());
+        assert!(cache.get(&key("a", "/q"), 1).is_none());
         assert!(
-            cache.get(&key("b", "/q")).is_none(),
+            cache.get(&key("b", "/q"), 0).is_none(),
             "another tenant never hits"
         );
     }

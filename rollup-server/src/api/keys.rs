@@ -2,7 +2,8 @@
 //! on every pull, and every 30 s.
 
 use super::{ApiError, AppState, Auth};
-use crate::pull::{now_ms, push_key_policies, with_store};
+use crate::clock::now_ms;
+use crate::pipeline::pull::{push_key_policies, with_store};
 use crate::store::{ApiKeyRecord, Store, StoreError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -110,12 +111,12 @@ pub async fn create_key(
     let verifier = state.keys.clone();
     let tenant = auth.0.tenant;
     let restricted = !rules.is_default();
-    let issued = with_store(&state.store, move |s| {
+    let issued = with_store(&state.pipeline.store, move |s| {
         issue_key(s, &verifier, &tenant, &name, rules)
     })
     .await?;
     if restricted {
-        push_key_policies(&state.store, &state.lake).await?;
+        push_key_policies(&state.pipeline.store, &state.pipeline.lake).await?;
     }
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -138,7 +139,7 @@ pub async fn list_keys(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     auth.require_admin()?;
     let tenant = auth.0.tenant;
-    let records = with_store(&state.store, move |s| s.api_keys(&tenant)).await?;
+    let records = with_store(&state.pipeline.store, move |s| s.api_keys(&tenant)).await?;
     let keys: Vec<ListedKey> = records
         .into_iter()
         .map(|record| ListedKey {
@@ -178,7 +179,7 @@ pub async fn revoke_key(
     }
     let tenant = auth.0.tenant;
     let id = key_id.clone();
-    let found = with_store(&state.store, move |s| {
+    let found = with_store(&state.pipeline.store, move |s| {
         s.revoke_api_key(&tenant, &id, now_ms())
     })
     .await?;
@@ -188,7 +189,7 @@ pub async fn revoke_key(
             format!("no key `{key_id}` for this tenant"),
         ));
     }
-    let pushed = push_key_policies(&state.store, &state.lake).await?;
+    let pushed = push_key_policies(&state.pipeline.store, &state.pipeline.lake).await?;
     Ok(Json(serde_json::json!({
         "message": "Key revoked",
         "key_id": key_id,

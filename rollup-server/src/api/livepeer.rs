@@ -152,7 +152,7 @@ pub async fn views_now(
         }
     }
     let tenant = auth.0.tenant;
-    let since_ms = crate::pull::now_ms() - crate::metrics::REALTIME_WINDOW_MS;
+    let since_ms = crate::clock::now_ms() - crate::metrics::REALTIME_WINDOW_MS;
     let rows = state
         .readers
         .run(&tenant.clone(), move |conn| {

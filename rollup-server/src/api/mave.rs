@@ -3,8 +3,8 @@
 //! The tenant comes from the JWT only.
 
 use super::{ApiError, AppState, Auth};
+use crate::clock::now_ms;
 use crate::mave::{PlaysQuery, Span, Timeframe};
-use crate::pull::now_ms;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;

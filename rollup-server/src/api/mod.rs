@@ -2,19 +2,19 @@
 //! `Result<Json<_>, ApiError>`. The tenant always comes from the JWT.
 
 mod admin;
+pub mod auth;
 pub mod cache;
 pub mod cors;
 mod dashboard;
 mod keys;
 pub mod livepeer;
 pub mod mave;
-pub mod on_demand;
 mod ops;
 mod views;
 
-use crate::auth::{Claims, Role, TokenAuthority};
-use crate::lake::Lake;
-use crate::pull::{PullError, SharedStore};
+use crate::api::auth::{Claims, Role, TokenAuthority};
+use crate::pipeline::pull::PullError;
+use crate::pipeline::Pipeline;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -28,124 +28,28 @@ use std::sync::Arc;
 /// Everything handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: SharedStore,
-    pub lake: Lake,
+    /// The store, the lake, pulls and the in-memory views.
+    pub pipeline: Arc<Pipeline>,
     pub tokens: TokenAuthority,
     pub keys: ApiKeyVerifier,
-    /// One pull at a time (the scheduler and `POST /admin/ingest`).
-    pub pull_lock: Arc<tokio::sync::Mutex<()>>,
-    /// `POST /admin/ingest`'s per-tenant allowance and coalescing.
-    pub on_demand: Arc<on_demand::OnDemand>,
-    pub lookback_ms: i64,
-    /// Most objects loaded in one transaction.
-    pub chunk_objects: usize,
-    /// Events older than this are deleted after each pull.
-    pub retention_ms: i64,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
     /// Browser origins allowed to call the API (CORS), e.g. a Grafana or a team's own dashboard.
     pub cors: Arc<cors::CorsOrigins>,
     /// Query answers until the data changes.
     pub cache: Arc<cache::QueryCache>,
-    /// The views in memory, for the view metrics (kept in step with the store after each pull).
-    pub views: Arc<crate::view_index::SharedViewIndex>,
     /// Read connections for the queries memory does not answer.
-    pub readers: Arc<crate::readers::Readers>,
-}
-
-/// Runs one pull (the caller holds `pull_lock`) and records it for `/metrics`.
-pub async fn pull_and_record(
-    state: &AppState,
-    flush_first: bool,
-) -> Result<crate::pull::PullReport, PullError> {
-    let options = crate::pull::PullOptions {
-        flush_first,
-        lookback_ms: state.lookback_ms,
-        chunk_objects: state.chunk_objects,
-    };
-    let objects_before = crate::pull::with_store(&state.store, |s| s.loaded_object_count()).await?;
-    match crate::pull::pull_once(&state.store, &state.lake, options).await {
-        Ok(report) => {
-            let expired = crate::pull::expire_events(&state.store, state.retention_ms).await?;
-            if report.objects_loaded > 0 || expired > 0 {
-                // The index first, then the cache: an answer computed from the old index is then
-                // kept only under the old data version.
-                let tenants: Option<Vec<String>> = (expired == 0).then(|| {
-                    report
-                        .tenants
-                        .iter()
-                        .filter(|(_, pull)| pull.events_loaded > 0)
-                        .map(|(tenant, _)| tenant.clone())
-                        .collect()
-                });
-                refresh_view_index(state, tenants).await?;
-                state.cache.data_changed();
-            }
-            let newest =
-                crate::pull::with_store(&state.store, |s| s.newest_loaded_upload_ms()).await?;
-            state
-                .telemetry
-                .pulled(&report, crate::pull::now_ms(), newest);
-            Ok(report)
-        }
-        Err(e) => {
-            state.telemetry.pull_failed();
-            // A pull commits chunk by chunk: one that failed half-way may have changed some tenants'
-            // views, which a later pull's report would not name. Then every tenant is read again.
-            let objects_after =
-                crate::pull::with_store(&state.store, |s| s.loaded_object_count()).await;
-            if !objects_after.is_ok_and(|after| after == objects_before) {
-                if let Err(refresh) = refresh_view_index(state, None).await {
-                    tracing::error!(error = %refresh, "views not read again after a failed pull");
-                }
-                state.cache.data_changed();
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Reads the views of `tenants` (every tenant when `None`) from the store into the in-memory index.
-pub async fn refresh_view_index(
-    state: &AppState,
-    tenants: Option<Vec<String>>,
-) -> Result<(), PullError> {
-    let started = std::time::Instant::now();
-    let index = match tenants {
-        None => {
-            let read = crate::pull::with_store(&state.store, |s| s.read_views(None)).await?;
-            crate::view_index::ViewIndex::new(read)
-        }
-        Some(tenants) => {
-            let mut read = std::collections::HashMap::new();
-            for tenant in &tenants {
-                let t = tenant.clone();
-                let mut one =
-                    crate::pull::with_store(&state.store, move |s| s.read_views(Some(&t))).await?;
-                if let Some(views) = one.remove(tenant) {
-                    read.insert(tenant.clone(), views);
-                }
-            }
-            state.views.current().with_tenants(&tenants, read)
-        }
-    };
-    tracing::info!(
-        views = index.view_count(),
-        seconds = started.elapsed().as_secs_f64(),
-        "views read into memory"
-    );
-    state.views.replace(index);
-    Ok(())
+    pub readers: Arc<crate::store::readers::Readers>,
 }
 
 /// Runs `work` for `tenant` on the in-memory views as they are now, in a blocking thread (a large
-/// tenant's scan takes milliseconds), in the tenant's turn (see [`crate::readers`]).
+/// tenant's scan takes milliseconds), in the tenant's turn (see [`crate::store::readers`]).
 pub async fn with_views<T: Send + 'static>(
     state: &AppState,
     tenant: &str,
-    work: impl FnOnce(&crate::view_index::ViewIndex) -> T + Send + 'static,
+    work: impl FnOnce(&crate::query::ViewIndex) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let turn = state.readers.turn(tenant).await?;
-    let index = state.views.current();
+    let index = state.pipeline.views.current();
     tokio::task::spawn_blocking(move || {
         let _turn = turn;
         work(&index)
@@ -311,9 +215,9 @@ impl From<PullError> for ApiError {
     }
 }
 
-impl From<crate::readers::ReadError> for ApiError {
-    fn from(e: crate::readers::ReadError) -> ApiError {
-        use crate::readers::ReadError;
+impl From<crate::store::readers::ReadError> for ApiError {
+    fn from(e: crate::store::readers::ReadError) -> ApiError {
+        use crate::store::readers::ReadError;
         let status = match &e {
             ReadError::TenantBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ReadError::Overloaded { .. } | ReadError::OverBudget { .. } => {
@@ -384,7 +288,7 @@ where
             })?;
         let claims = state
             .tokens
-            .verify(token.trim(), crate::pull::now_ms() / 1000)
+            .verify(token.trim(), crate::clock::now_ms() / 1000)
             .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
         Ok(Auth(claims))
     }

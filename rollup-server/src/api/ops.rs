@@ -1,7 +1,8 @@
 //! Operations routes: `GET /healthz` (liveness and store check) and `GET /metrics` (Prometheus).
 
 use super::AppState;
-use crate::pull::{now_ms, with_store};
+use crate::clock::now_ms;
+use crate::pipeline::pull::with_store;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -10,7 +11,7 @@ use serde_json::json;
 
 /// `GET /healthz`: 200 when the store answers, with the time of the last pull.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let store_ok = with_store(&state.store, |s| s.newest_loaded_upload_ms())
+    let store_ok = with_store(&state.pipeline.store, |s| s.newest_loaded_upload_ms())
         .await
         .is_ok();
     let last_pull_ms = state.telemetry.last_pull_ms();

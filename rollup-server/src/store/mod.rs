@@ -1,6 +1,10 @@
 //! The embedded DuckDB store: migrations, transactional batch loads, API keys, and queries.
 //! Every query binds its parameters; no SQL is built from request strings.
 
+pub mod readers;
+pub mod staged;
+pub mod write;
+
 use duckdb::{params, Connection, OptionalExt};
 use event_schema::key_policy::{KeyPolicies, KeyRestrictions, KeyRules};
 #[cfg(test)]
@@ -17,47 +21,47 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "001_events",
-        include_str!("../migrations/001_events.sql"),
+        include_str!("../../migrations/001_events.sql"),
     ),
     (
         2,
         "002_key_restrictions",
-        include_str!("../migrations/002_key_restrictions.sql"),
+        include_str!("../../migrations/002_key_restrictions.sql"),
     ),
     (
         3,
         "003_view_facts",
-        include_str!("../migrations/003_view_facts.sql"),
+        include_str!("../../migrations/003_view_facts.sql"),
     ),
     (
         4,
         "004_user_agent_opt_in",
-        include_str!("../migrations/004_user_agent_opt_in.sql"),
+        include_str!("../../migrations/004_user_agent_opt_in.sql"),
     ),
     (
         5,
         "005_materialized_views",
-        include_str!("../migrations/005_materialized_views.sql"),
+        include_str!("../../migrations/005_materialized_views.sql"),
     ),
     (
         6,
         "006_view_state",
-        include_str!("../migrations/006_view_state.sql"),
+        include_str!("../../migrations/006_view_state.sql"),
     ),
     (
         7,
         "007_pull_of_event",
-        include_str!("../migrations/007_pull_of_event.sql"),
+        include_str!("../../migrations/007_pull_of_event.sql"),
     ),
     (
         8,
         "008_event_keys",
-        include_str!("../migrations/008_event_keys.sql"),
+        include_str!("../../migrations/008_event_keys.sql"),
     ),
     (
         9,
         "009_quarantine",
-        include_str!("../migrations/009_quarantine.sql"),
+        include_str!("../../migrations/009_quarantine.sql"),
     ),
 ];
 
@@ -162,7 +166,7 @@ fn tenant_hashes(tx: &duckdb::Transaction<'_>) -> Result<(), StoreError> {
     )?;
     let mut insert = tx.prepare("INSERT INTO tenant_hashes VALUES (?, ?, ?)")?;
     for tenant in &tenants {
-        let hash = crate::decode::tenant_hash(tenant);
+        let hash = crate::fold::seen::tenant_hash(tenant);
         insert.execute(params![tenant, (hash >> 64) as i64, hash as i64])?;
     }
     Ok(())
@@ -197,7 +201,7 @@ impl Store {
     /// Applies the pending migrations up to version `through`.
     fn apply_migrations(conn: &mut Connection, through: i64) -> Result<(), StoreError> {
         // Loads hand DuckDB their rows as Arrow record batches, read as `staged(?)`.
-        crate::staged::register(conn)?;
+        crate::store::staged::register(conn)?;
         // Dashboards poll the same few queries: planning one cost ~1-1.5 ms of a ~4-10 ms answer.
         conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch(
@@ -433,17 +437,19 @@ impl Store {
     pub fn read_views(
         &self,
         tenant: Option<&str>,
-    ) -> Result<std::collections::HashMap<String, crate::view_index::TenantViews>, StoreError> {
-        Ok(crate::view_index::read_views(&self.conn, tenant)?)
+    ) -> Result<std::collections::HashMap<String, crate::query::TenantViews>, StoreError> {
+        Ok(crate::query::read_views(&self.conn, tenant)?)
     }
 
-    /// Read connections to this store's database (see [`crate::readers`]).
+    /// Read connections to this store's database (see [`crate::store::readers`]).
     pub fn readers(
         &self,
         count: usize,
         budget: std::time::Duration,
-    ) -> Result<crate::readers::Readers, StoreError> {
-        Ok(crate::readers::Readers::new(&self.conn, count, budget)?)
+    ) -> Result<crate::store::readers::Readers, StoreError> {
+        Ok(crate::store::readers::Readers::new(
+            &self.conn, count, budget,
+        )?)
     }
 
     /// The connection, for tests of query modules.
@@ -611,7 +617,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().expect("db");
         Store::apply_migrations(&mut conn, 7).expect("migrate to 7");
         for (tenant, eid) in [("acme", "e1"), ("globex", "e1"), ("acme", "e2")] {
-            let hash = crate::decode::eid_hash(eid);
+            let hash = crate::fold::seen::eid_hash(eid);
             conn.execute(
                 "INSERT INTO events (tenant_id, eid_hi, eid_lo, ts, pull) VALUES (?, ?, ?, 1000, 1)",
                 params![tenant, (hash >> 64) as i64, hash as i64],
@@ -633,7 +639,7 @@ mod tests {
             .collect::<Result<_, _>>()
             .expect("rows");
         keys.sort();
-        let expected = |t: &str, e: &str| (t.to_string(), crate::decode::event_key(t, e));
+        let expected = |t: &str, e: &str| (t.to_string(), crate::fold::seen::event_key(t, e));
         let mut want = vec![
             expected("acme", "e1"),
             expected("acme", "e2"),

@@ -20,6 +20,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use serde_json::{json, Map, Value};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, RwLock};
 
 /// A missing dimension value (SQL NULL).
@@ -962,14 +963,18 @@ fn bucket(step: TimeStep, started_ms: i64) -> i64 {
     }
 }
 
-/// The index the query API reads, replaced whole after each pull that changed data.
+/// The index the query API reads, replaced whole after each pull that changed data; each
+/// replacement is a new generation (answers cached from an older one are stale).
 #[derive(Debug, Default)]
-pub struct SharedViewIndex(RwLock<Arc<ViewIndex>>);
+pub struct SharedViewIndex {
+    index: RwLock<Arc<ViewIndex>>,
+    generation: AtomicU64,
+}
 
 impl SharedViewIndex {
     /// The index now (queries keep it for their run; a pull meanwhile builds the next one).
     pub fn current(&self) -> Arc<ViewIndex> {
-        match self.0.read() {
+        match self.index.read() {
             Ok(index) => index.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
@@ -978,10 +983,19 @@ impl SharedViewIndex {
     /// Replaces the index.
     pub fn replace(&self, index: ViewIndex) {
         let index = Arc::new(index);
-        match self.0.write() {
-            Ok(mut current) => *current = index,
-            Err(poisoned) => *poisoned.into_inner() = index,
-        }
+        let mut current = match self.index.write() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *current = index;
+        // Moved on while the new index is in place and before readers can see it.
+        self.generation.fetch_add(1, AtomicOrdering::SeqCst);
+    }
+
+    /// How many times the index was replaced. Read it before [`SharedViewIndex::current`]: an answer
+    /// computed from that index is of this generation's data or newer.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(AtomicOrdering::SeqCst)
     }
 }
 

@@ -7,8 +7,8 @@
 //! - callers that arrive while a flush-and-pull is under way wait and share the next one: a pull that
 //!   started after a caller arrived has flushed everything that caller sent before asking.
 
-use crate::pull::PullReport;
-use crate::readers::lock;
+use crate::pipeline::pull::PullReport;
+use crate::store::readers::lock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,21 +2,16 @@
 //! links, fold the events into the stored state of the views they touch, and record the objects, all
 //! in one transaction, so a crash at any point leaves either nothing or everything.
 
-use crate::decode::{decode_objects, DecodedLoad, SeenIds, ViewMap};
-use crate::staged::StagedBatch;
+use crate::fold::view::{browser_engine, source_of, Segment, SegmentDims, SegmentRow, Timeline};
+use crate::fold::{fold_chunk, fold_objects, fold_threads, FoldedChunk, FoldedLoad, ViewMap};
+use crate::store::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
-use crate::view_state::{browser_engine, source_of, Segment, SegmentDims, SegmentRow, Timeline};
 use duckdb::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
 };
 use duckdb::{params, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-
-/// Decoding threads of a load.
-fn decode_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
-}
 
 /// The state columns of `view_segments` (without `viewer_id` and `viewer_key`, which follow
 /// identify links and are set in SQL), in table order.
@@ -25,29 +20,6 @@ const SEGMENT_COLUMNS: &str = "tenant_id, view_id, segment, started_ms, last_ms,
     anonymous_id, user_id, ttff_ms, watched_ms, rebuffer_ms, rebuffer_count, fatal_error,
     reached_first_frame, ended, furthest_position_s, duration_s, page_url, source, browser,
     browser_engine, os, device_type, device, continent, country, subdivision, timezone, props";
-
-/// Decodes a chunk of objects (`blobs[i]` holds `objects[i]`), ahead of [`Store::load_decoded`]: the
-/// slow part of a load, which needs no database, so a pull decodes the next chunk while the store
-/// takes this one. `seen`: the events of the pull's earlier chunks.
-pub fn decode_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> DecodedChunk {
-    let clock = std::time::Instant::now();
-    let load = decode_objects(blobs, &HashSet::new(), decode_threads(), seen);
-    DecodedChunk {
-        load,
-        decode_s: clock.elapsed().as_secs_f64(),
-        pull: seen.and_then(SeenIds::complete_pull),
-    }
-}
-
-/// A decoded chunk of objects, with how long decoding took.
-pub struct DecodedChunk {
-    load: DecodedLoad,
-    decode_s: f64,
-    /// The pull of the chunk, if its events were checked against every event of the pull's
-    /// earlier chunks while decoding: then the database only holds copies of them in events
-    /// of earlier pulls.
-    pull: Option<i64>,
-}
 
 impl Store {
     /// Loads batch objects (`blobs[i]` holds `objects[i]`, gzip NDJSON as the edge writes them) and
@@ -59,46 +31,46 @@ impl Store {
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
     ) -> Result<Vec<LoadOutcome>, StoreError> {
-        let decoded = decode_chunk(blobs, None);
-        self.load_decoded(objects, blobs, decoded)
+        let decoded = fold_chunk(blobs, None);
+        self.load_folded(objects, blobs, decoded)
     }
 
-    /// [`Store::load_objects`] with the chunk decoded already (by [`decode_chunk`] of `blobs`).
-    pub fn load_decoded(
+    /// [`Store::load_objects`] with the chunk decoded already (by [`fold_chunk`] of `blobs`).
+    pub fn load_folded(
         &mut self,
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
-        decoded: DecodedChunk,
+        decoded: FoldedChunk,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
-        self.load_decoded_beside(objects, blobs, decoded, true)
+        self.load_folded_beside(objects, blobs, decoded, true)
     }
 
-    /// [`Store::load_decoded`], told whether the next chunk decodes meanwhile (`decoding`). If it
+    /// [`Store::load_folded`], told whether the next chunk decodes meanwhile (`decoding`). If it
     /// does, DuckDB gets one thread: the decoding threads use the other cores, and DuckDB's idle
     /// workers spinning for tasks cost more than its parallelism gains on these statements (10 M
     /// events: 13.4 s and 21 CPU-s against 14.3 s and 23 CPU-s). The last chunk of a pull has
     /// nothing beside it and gets DuckDB's default, every core.
-    pub fn load_decoded_beside(
+    pub fn load_folded_beside(
         &mut self,
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
-        decoded: DecodedChunk,
+        decoded: FoldedChunk,
         decoding: bool,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
         if !decoding {
-            return self.load_decoded_in_tx(objects, blobs, decoded);
+            return self.load_folded_in_tx(objects, blobs, decoded);
         }
         self.conn.execute_batch("SET threads = 1")?;
-        let loaded = self.load_decoded_in_tx(objects, blobs, decoded);
+        let loaded = self.load_folded_in_tx(objects, blobs, decoded);
         self.conn.execute_batch("RESET threads")?;
         loaded
     }
 
-    fn load_decoded_in_tx(
+    fn load_folded_in_tx(
         &mut self,
         objects: &[ObjectRecord<'_>],
         blobs: &[&[u8]],
-        decoded: DecodedChunk,
+        decoded: FoldedChunk,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
         let tx = self.conn.transaction()?;
         let mut outcomes = vec![LoadOutcome::default(); objects.len()];
@@ -131,7 +103,7 @@ impl Store {
             (decoded.load, decoded.pull)
         } else {
             // Some objects were loaded meanwhile (another pull): decode only the others.
-            let load = decode_objects(&fresh_blobs, &HashSet::new(), decode_threads(), None);
+            let load = fold_objects(&fresh_blobs, &HashSet::new(), fold_threads(), None);
             (load, None)
         };
         let decoded_s = clock.elapsed().as_secs_f64();
@@ -147,7 +119,7 @@ impl Store {
             // Rare (a retry or re-flush of events loaded before): decode again leaving them out.
             // The first decode skipped copies of events in the pull's earlier chunks; this one
             // does not know those chunks, so its ids are checked again until none is stored.
-            load = decode_objects(&fresh_blobs, &exclude, decode_threads(), None);
+            load = fold_objects(&fresh_blobs, &exclude, fold_threads(), None);
             // Decoded without the pull's set: copies in the pull's earlier chunks count too.
             pull = None;
             ids = id_batch(&tx, &load, pull)?;
@@ -240,7 +212,7 @@ impl Store {
 /// load's object `n`. Logged too: a quarantined object is what an operator looks for first.
 fn store_quarantine<'o>(
     tx: &Transaction<'_>,
-    load: &DecodedLoad,
+    load: &FoldedLoad,
     object: impl Fn(usize) -> &'o ObjectRecord<'o>,
 ) -> Result<(), StoreError> {
     if load.quarantine.is_empty() {
@@ -307,7 +279,7 @@ fn bools(values: impl Iterator<Item = bool>) -> ArrayRef {
 /// The load's events (the shape of `events`), stored by `pull` (0: outside a pull).
 fn id_batch(
     tx: &Transaction<'_>,
-    load: &DecodedLoad,
+    load: &FoldedLoad,
     pull: Option<i64>,
 ) -> Result<StagedBatch, StoreError> {
     let numbers = tenant_numbers(tx, &load.tenants)?;
@@ -396,12 +368,12 @@ fn stored_duplicates(
 }
 
 /// identify links: the latest per anonymous id wins; stored views of that anonymous id follow.
-fn store_identities(tx: &Transaction<'_>, load: &DecodedLoad) -> Result<(), StoreError> {
+fn store_identities(tx: &Transaction<'_>, load: &FoldedLoad) -> Result<(), StoreError> {
     if load.identifies.is_empty() {
         return Ok(());
     }
     let links = &load.identifies;
-    let tenant = |i: &crate::decode::Identify| Some(load.tenants[i.tenant as usize].as_str());
+    let tenant = |i: &crate::fold::Identify| Some(load.tenants[i.tenant as usize].as_str());
     let new = scan(vec![
         ("tenant_id", strings(links.iter().map(tenant))),
         (
@@ -774,6 +746,7 @@ fn read_stored_ranges(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fold::seen::SeenIds;
     use std::io::Write;
 
     fn object_of(lines: std::ops::Range<u64>) -> Vec<u8> {
@@ -840,8 +813,8 @@ mod tests {
         let first_pull = store.next_pull().expect("pull");
         let seen = SeenIds::for_pull(first_pull, 0);
         let a = object_of(0..1000);
-        let chunk = decode_chunk(&[&a], Some(&seen));
-        let outcome = store.load_decoded(&[record("a")], &[&a], chunk);
+        let chunk = fold_chunk(&[&a], Some(&seen));
+        let outcome = store.load_folded(&[record("a")], &[&a], chunk);
         assert_eq!(counts(outcome.expect("load a")), (1000, 0));
 
         // The next pull: half of b was stored by the first pull, half of c is in b.
@@ -849,11 +822,11 @@ mod tests {
         assert!(pull > first_pull);
         let seen = SeenIds::for_pull(pull, 0);
         let (b, c) = (object_of(500..1500), object_of(1000..2000));
-        let chunk_b = decode_chunk(&[&b], Some(&seen));
-        let chunk_c = decode_chunk(&[&c], Some(&seen));
-        let outcome = store.load_decoded(&[record("b")], &[&b], chunk_b);
+        let chunk_b = fold_chunk(&[&b], Some(&seen));
+        let chunk_c = fold_chunk(&[&c], Some(&seen));
+        let outcome = store.load_folded(&[record("b")], &[&b], chunk_b);
         assert_eq!(counts(outcome.expect("load b")), (500, 500));
-        let outcome = store.load_decoded(&[record("c")], &[&c], chunk_c);
+        let outcome = store.load_folded(&[record("c")], &[&c], chunk_c);
         assert_eq!(counts(outcome.expect("load c")), (500, 500));
 
         // A set that forgot some of its pull's events (past its bound) cannot vouch for the pull's
@@ -861,8 +834,8 @@ mod tests {
         let forgetful = SeenIds::for_pull(pull, 0);
         forgetful.forget_some();
         let d = object_of(1900..2100);
-        let chunk_d = decode_chunk(&[&d], Some(&forgetful));
-        let outcome = store.load_decoded(&[record("d")], &[&d], chunk_d);
+        let chunk_d = fold_chunk(&[&d], Some(&forgetful));
+        let outcome = store.load_folded(&[record("d")], &[&d], chunk_d);
         assert_eq!(counts(outcome.expect("load d")), (100, 100));
 
         let (events, distinct): (i64, i64) = store
@@ -902,13 +875,13 @@ mod tests {
             .expect("load");
         let seen = SeenIds::new(0);
         let (a, b) = (object_of(1..100), object_of(0..150));
-        let first = decode_chunk(&[&a], Some(&seen));
-        let second = decode_chunk(&[&b], Some(&seen));
+        let first = fold_chunk(&[&a], Some(&seen));
+        let second = fold_chunk(&[&b], Some(&seen));
         store
-            .load_decoded(&[record("a")], &[&a], first)
+            .load_folded(&[record("a")], &[&a], first)
             .expect("load a");
         let outcome = store
-            .load_decoded(&[record("b")], &[&b], second)
+            .load_folded(&[record("b")], &[&b], second)
             .expect("load b");
         assert_eq!((outcome[0].inserted, outcome[0].duplicates), (50, 100));
         let stored: i64 = store

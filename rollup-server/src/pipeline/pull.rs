@@ -1,9 +1,10 @@
 //! One pull: (optionally) make the edge flush, push revocations, list lake objects after the cursor
 //! with a look-back, and load each object not loaded yet, each in its own transaction.
 
-use crate::decode::SeenIds;
-use crate::lake::{tenant_of_key, FlushReport, Lake, LakeError, ListedObject};
-use crate::load::{decode_chunk, DecodedChunk};
+use crate::clock::now_ms;
+use crate::fold::seen::SeenIds;
+use crate::fold::{fold_chunk, FoldedChunk};
+use crate::source::{tenant_of_key, FlushReport, Lake, LakeError, ListedObject};
 use crate::store::{ObjectRecord, Store, StoreError};
 use event_schema::batch_key::BatchObjectKey;
 use serde::Serialize;
@@ -157,7 +158,7 @@ pub async fn pull_once(
                 })
                 .collect();
             let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-            let outcomes = s.load_decoded_beside(&records, &refs, decoded, decoding)?;
+            let outcomes = s.load_folded_beside(&records, &refs, decoded, decoding)?;
             drop(records);
             Ok((chunk, outcomes))
         })
@@ -250,7 +251,7 @@ async fn fetch_and_decode(
     lake: Lake,
     chunk: Vec<ListedObject>,
     seen: Arc<SeenIds>,
-) -> Result<(Vec<ListedObject>, Vec<Vec<u8>>, DecodedChunk), PullError> {
+) -> Result<(Vec<ListedObject>, Vec<Vec<u8>>, FoldedChunk), PullError> {
     let mut blobs: Vec<Vec<u8>> = vec![Vec::new(); chunk.len()];
     if let Lake::Dir(dir) = &lake {
         // Local files: read them in one blocking task (a task per small file costs more).
@@ -288,7 +289,7 @@ async fn fetch_and_decode(
     }
     let (blobs, decoded) = tokio::task::spawn_blocking(move || {
         let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-        let decoded = decode_chunk(&refs, Some(&seen));
+        let decoded = fold_chunk(&refs, Some(&seen));
         drop(refs);
         (blobs, decoded)
     })
@@ -321,13 +322,6 @@ pub async fn expire_events(store: &SharedStore, retention_ms: i64) -> Result<u64
         tracing::info!(events = expired, "retention: deleted expired events");
     }
     Ok(expired)
-}
-
-/// Wall-clock epoch milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

@@ -1,249 +1,24 @@
-//! Decoding lake objects (gzip NDJSON batch objects) into what a load stores: event ids for
-//! exactly-once, identify links, and the views' state ([`crate::view_state`]).
+//! Folding: a chunk of lake objects becomes what a load stores. Each event is kept once
+//! ([`seen`]), identify links are collected, and events fold into the mergeable state of the views
+//! they touch ([`view`]). No database here.
 //!
-//! Objects decode on several threads at once, each folding its objects' events into its own state;
-//! the states merge at the end (view state merges in any order). Lines that are not events are
-//! skipped and counted.
+//! Objects fold on several threads at once, each into its own state; the states merge at the end
+//! (view state merges in any order). Lines that are not events are quarantined and counted.
 
-use crate::lake_line::{LakeEvent, LineParser, Ranges};
-use crate::view_state::{Timeline, ViewEvent, ViewEventKind};
+use crate::decode::gunzip_into;
+use crate::decode::line::{LakeEvent, LineParser, Ranges};
+use seen::{eid_hash, tenant_hash, SeenIds};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use view::{Timeline, ViewEvent, ViewEventKind};
 
-/// Largest decompressed batch object accepted, in bytes (the edge writes objects of a few MB).
-pub const MAX_OBJECT_BYTES: usize = 512 * 1024 * 1024;
-
-/// Why an object could not be decoded.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("object {index} is not valid gzip: {reason}")]
-    Gzip { index: usize, reason: String },
-    #[error("object {index} decompresses to more than {MAX_OBJECT_BYTES} bytes")]
-    TooLarge { index: usize },
-}
-
-/// An event id's 128-bit hash (xxh3).
-pub fn eid_hash(eid: &str) -> i128 {
-    xxhash_rust::xxh3::xxh3_128(eid.as_bytes()) as i128
-}
-
-/// A tenant's 128-bit hash (xxh3).
-pub fn tenant_hash(tenant_id: &str) -> i128 {
-    xxhash_rust::xxh3::xxh3_128(tenant_id.as_bytes()) as i128
-}
-
-/// An event's key: its tenant's hash xor its id's hash. Events are unique by (tenant, id), and so by
-/// this key: two events share one as unlikely as two ids share a hash. The loader's in-memory set
-/// ([`SeenIds`]) and the `events` table (migration 008) both keep events by it.
-pub fn event_key(tenant_id: &str, eid: &str) -> i128 {
-    tenant_hash(tenant_id) ^ eid_hash(eid)
-}
+pub mod seen;
+pub mod view;
 
 /// View id -> the state a load's events add up to.
 pub type ViewMap = HashMap<String, Timeline, rustc_hash::FxBuildHasher>;
 
-/// A set of 128-bit hashes (an event's tenant hash xor its id hash: a collision between two events is
-/// as unlikely as one between two ids): open addressing with linear probing over one flat array.
-/// Sets of millions of random keys miss the CPU caches on every insert, so the layout is what
-/// matters: one 16-byte slot per key, found by the key's low bits (hashbrown measured 65 ns an insert
-/// here at 10 M random keys, this 20 ns).
-struct IdTable {
-    slots: Vec<u128>,
-    len: usize,
-}
-
-impl IdTable {
-    /// Slots are at most this full.
-    const LOAD: (usize, usize) = (3, 4);
-
-    fn with_capacity(ids: usize) -> IdTable {
-        let slots = (ids * Self::LOAD.1 / Self::LOAD.0 + 1)
-            .next_power_of_two()
-            .max(1024);
-        IdTable {
-            slots: vec![0u128; slots],
-            len: 0,
-        }
-    }
-
-    fn capacity(&self) -> usize {
-        self.slots.len() / Self::LOAD.1 * Self::LOAD.0
-    }
-
-    /// True if `key` was not in the set (it is now).
-    fn insert(&mut self, key: u128) -> bool {
-        // 0 marks an empty slot: the key 0 is stored as 1 (two keys out of 2^128 share a slot).
-        let key = key.max(1);
-        let mask = self.slots.len() - 1;
-        let mut i = (key as u64 as usize) & mask;
-        loop {
-            let slot = self.slots[i];
-            if slot == 0 {
-                self.slots[i] = key;
-                self.len += 1;
-                return true;
-            }
-            if slot == key {
-                return false;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    /// Asks the CPU to fetch the slot where a search for `key` starts (a hint only).
-    #[inline(always)]
-    fn prefetch(&self, key: u128) {
-        let slot = (key.max(1) as u64 as usize) & (self.slots.len() - 1);
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        if let Some(slot) = self.slots.get(slot) {
-            safe_arch::prefetch_t0(slot);
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
-        let _ = slot;
-    }
-
-    fn clear(&mut self) {
-        self.slots.fill(0);
-        self.len = 0;
-    }
-
-    /// The same keys in twice the slots.
-    fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        *self = IdTable::with_capacity(self.len.max(1) * 2);
-        for key in old.into_iter().filter(|&k| k != 0) {
-            self.insert(key);
-        }
-    }
-}
-
-/// The events seen so far in a load or a whole pull, shared by the decoding threads: the first to
-/// see an event keeps it. Copies of one event are the same event, so which copy is kept changes no
-/// view; it only decides which object's count it adds to. A pull shares one set across its chunks,
-/// so copies in different chunks of one pull never reach the database's check of stored events
-/// (which would mean decoding a chunk again). Bounded: past [`SeenIds::MAX_IDS`] a shard starts
-/// over, and the database's check catches what it forgot.
-pub struct SeenIds {
-    shards: Vec<std::sync::Mutex<IdTable>>,
-    /// The pull these are the events of, if any (see [`SeenIds::for_pull`]).
-    pull: Option<i64>,
-    /// Some shard started over: some earlier events are forgotten.
-    forgot: std::sync::atomic::AtomicBool,
-}
-
-impl SeenIds {
-    const SHARDS: usize = 16;
-    /// How many keys ahead [`SeenIds::first_of`] asks for slots.
-    const PREFETCH: usize = 8;
-    /// 16 bytes a slot, slots at most 3/4 full: at most ~0.35 GB.
-    const MAX_IDS: usize = 16_000_000;
-
-    /// An empty set, sized for about `expected` events (growing a set of millions moves every id
-    /// several times).
-    pub fn new(expected: usize) -> SeenIds {
-        let per_shard = expected.min(Self::MAX_IDS) / Self::SHARDS;
-        SeenIds {
-            shards: (0..Self::SHARDS)
-                .map(|_| std::sync::Mutex::new(IdTable::with_capacity(per_shard)))
-                .collect(),
-            pull: None,
-            forgot: std::sync::atomic::AtomicBool::new(false),
-        }
-    }
-
-    /// The set of one pull (numbered `pull`, see `Store::next_pull`) of `gzip_bytes` of objects,
-    /// offered every event the pull decodes, chunk after chunk.
-    pub fn for_pull(pull: i64, gzip_bytes: u64) -> SeenIds {
-        SeenIds {
-            pull: Some(pull),
-            ..SeenIds::for_gzip_bytes(gzip_bytes)
-        }
-    }
-
-    /// As when a shard starts over (tests).
-    #[cfg(test)]
-    pub(crate) fn forget_some(&self) {
-        self.forgot
-            .store(true, std::sync::atomic::Ordering::Release);
-    }
-
-    /// The pull whose every event so far this set holds: `None` outside a pull, or once the set
-    /// has forgotten some.
-    pub fn complete_pull(&self) -> Option<i64> {
-        self.pull
-            .filter(|_| !self.forgot.load(std::sync::atomic::Ordering::Acquire))
-    }
-
-    /// An empty set sized for the events of `gzip_bytes` of lake objects.
-    pub fn for_gzip_bytes(gzip_bytes: u64) -> SeenIds {
-        SeenIds::new(expected_events(gzip_bytes))
-    }
-
-    /// For each key, true the first time it is offered (since its shard last started over); a key
-    /// repeated within `keys` is first at its first place. Keys go in a shard at a time, in one
-    /// tight loop per shard: a set of millions misses the caches on nearly every key, and
-    /// independent inserts let the CPU wait for many misses at once (one at a time, between the
-    /// parsing of lines, they cost ~400 ns each here).
-    fn first_of(&self, keys: &[i128], firsts: &mut Vec<bool>) {
-        firsts.clear();
-        firsts.resize(keys.len(), false);
-        let shard_of = |key: i128| ((key >> 64) as u64 as usize) % Self::SHARDS;
-        // The keys' places grouped by shard (a counting sort), so that each shard's loop knows
-        // its next keys and can ask for their slots ahead.
-        let mut starts = [0usize; Self::SHARDS + 1];
-        for &key in keys {
-            starts[shard_of(key) + 1] += 1;
-        }
-        for shard in 0..Self::SHARDS {
-            starts[shard + 1] += starts[shard];
-        }
-        let mut order = vec![0usize; keys.len()];
-        let mut next = starts;
-        for (i, &key) in keys.iter().enumerate() {
-            let shard = shard_of(key);
-            order[next[shard]] = i;
-            next[shard] += 1;
-        }
-        for shard in 0..Self::SHARDS {
-            let mine = &order[starts[shard]..starts[shard + 1]];
-            if mine.is_empty() {
-                continue;
-            }
-            let mut set = self.shards[shard]
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for &i in mine.iter().take(Self::PREFETCH) {
-                set.prefetch(keys[i] as u128);
-            }
-            for (j, &i) in mine.iter().enumerate() {
-                if set.len >= set.capacity() {
-                    if set.len >= Self::MAX_IDS / Self::SHARDS {
-                        self.forgot
-                            .store(true, std::sync::atomic::Ordering::Release);
-                        set.clear();
-                    } else {
-                        set.grow();
-                    }
-                }
-                // Nearly every slot is a cache miss: asking for a later key's slot now lets the
-                // misses overlap (one load stalled on them was ~5 % of a load's CPU, perf).
-                if let Some(&ahead) = mine.get(j + Self::PREFETCH) {
-                    set.prefetch(keys[ahead] as u128);
-                }
-                firsts[i] = set.insert(keys[i] as u128);
-            }
-        }
-    }
-}
-
-/// About how many events `gzip_bytes` of lake objects hold: they compress about 15x and hold an
-/// event per ~600 bytes (generated lakes: 375 MB of gzip for 10.06 M lines).
-pub fn expected_events(gzip_bytes: u64) -> usize {
-    usize::try_from(gzip_bytes.saturating_mul(15) / 600).unwrap_or(usize::MAX)
-}
-
-/// An event to store: its tenant (index into [`DecodedLoad::tenants`]), key ([`event_key`]), and
+/// An event to store: its tenant (index into [`FoldedLoad::tenants`]), key ([`event_key`]), and
 /// client time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventId {
@@ -302,7 +77,7 @@ struct Batch<'t> {
 
 /// Everything decoded from a set of objects.
 #[derive(Debug, Default)]
-pub struct DecodedLoad {
+pub struct FoldedLoad {
     pub tenants: Vec<String>,
     pub ids: Vec<EventId>,
     pub per_object: Vec<ObjectCounts>,
@@ -313,7 +88,7 @@ pub struct DecodedLoad {
     pub quarantine: Vec<Quarantined>,
 }
 
-impl DecodedLoad {
+impl FoldedLoad {
     fn tenant_index(&mut self, tenant: &str) -> u32 {
         match self.tenants.iter().position(|t| t == tenant) {
             Some(i) => i as u32,
@@ -490,7 +265,7 @@ impl DecodedLoad {
     }
 
     /// Adds `other` (decoded from other objects) to this load.
-    fn absorb(&mut self, other: DecodedLoad) {
+    fn absorb(&mut self, other: FoldedLoad) {
         let remap: Vec<u32> = other.tenants.iter().map(|t| self.tenant_index(t)).collect();
         self.ids.reserve(other.ids.len());
         for id in &other.ids {
@@ -526,44 +301,32 @@ impl DecodedLoad {
     }
 }
 
-/// Decompresses one gzip object (libdeflate; a multi-member stream falls back to flate2).
-pub fn gunzip(index: usize, gz: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::new();
-    gunzip_into(index, gz, &mut out)?;
-    Ok(out)
+/// Decoding threads of a load.
+pub(crate) fn fold_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
 }
 
-/// [`gunzip`] into a buffer kept between objects (a fresh one per object costs page faults).
-fn gunzip_into(index: usize, gz: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
-    let bad = |reason: String| DecodeError::Gzip { index, reason };
-    if gz.len() < 18 {
-        return Err(bad("too short".into()));
+/// Decodes a chunk of objects (`blobs[i]` holds `objects[i]`), ahead of [`Store::load_folded`]: the
+/// slow part of a load, which needs no database, so a pull decodes the next chunk while the store
+/// takes this one. `seen`: the events of the pull's earlier chunks.
+pub fn fold_chunk(blobs: &[&[u8]], seen: Option<&SeenIds>) -> FoldedChunk {
+    let clock = std::time::Instant::now();
+    let load = fold_objects(blobs, &HashSet::new(), fold_threads(), seen);
+    FoldedChunk {
+        load,
+        decode_s: clock.elapsed().as_secs_f64(),
+        pull: seen.and_then(SeenIds::complete_pull),
     }
-    let trailer = &gz[gz.len() - 8..];
-    let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
-    let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]) as usize;
-    // The trailer's size is only a claim: trust it within the object limit and what deflate can
-    // expand to (about 1032:1), else stream.
-    if size <= MAX_OBJECT_BYTES && size <= gz.len().saturating_mul(1032) {
-        out.resize(size, 0);
-        let mut decompressor = libdeflater::Decompressor::new();
-        if let Ok(n) = decompressor.gzip_decompress(gz, out) {
-            // One member ending at the end of the object (its trailer is the object's last 8 bytes).
-            if n == size && libdeflater::crc32(out) == crc {
-                return Ok(());
-            }
-        }
-    }
-    // Several gzip members, or a member larger than 4 GiB: stream it, bounded.
-    out.clear();
-    flate2::read::MultiGzDecoder::new(gz)
-        .take(MAX_OBJECT_BYTES as u64 + 1)
-        .read_to_end(out)
-        .map_err(|e| bad(e.to_string()))?;
-    if out.len() > MAX_OBJECT_BYTES {
-        return Err(DecodeError::TooLarge { index });
-    }
-    Ok(())
+}
+
+/// A decoded chunk of objects, with how long decoding took.
+pub struct FoldedChunk {
+    pub(crate) load: FoldedLoad,
+    pub(crate) decode_s: f64,
+    /// The pull of the chunk, if its events were checked against every event of the pull's
+    /// earlier chunks while decoding: then the database only holds copies of them in events
+    /// of earlier pulls.
+    pub(crate) pull: Option<i64>,
 }
 
 /// Decodes objects on up to `threads` threads. Events whose key ([`event_key`]) is in `exclude` are
@@ -571,14 +334,14 @@ fn gunzip_into(index: usize, gz: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeE
 /// `seen` when given (a pull's earlier chunks); in object order when `threads` is 1.
 ///
 /// An object that is not gzip, or decompresses past [`MAX_OBJECT_BYTES`], and a line that is not
-/// an event or holds a value that cannot happen, are quarantined ([`DecodedLoad::quarantine`]): the
+/// an event or holds a value that cannot happen, are quarantined ([`FoldedLoad::quarantine`]): the
 /// other objects and lines load as if it were not there. So does an object whose decoding panicked.
-pub fn decode_objects(
+pub fn fold_objects(
     objects: &[&[u8]],
     exclude: &HashSet<i128>,
     threads: usize,
     seen: Option<&SeenIds>,
-) -> DecodedLoad {
+) -> FoldedLoad {
     let threads = threads.clamp(1, objects.len().max(1));
     let next = AtomicUsize::new(0);
     let compressed: usize = objects.iter().map(|o| o.len()).sum();
@@ -590,8 +353,8 @@ pub fn decode_objects(
             &own
         }
     };
-    let work = || -> DecodedLoad {
-        let mut load = DecodedLoad::default();
+    let work = || -> FoldedLoad {
+        let mut load = FoldedLoad::default();
         let mut text = Vec::new();
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
@@ -610,7 +373,7 @@ pub fn decode_objects(
             }
             // A panic while folding one object (a bug; no input is known to cause one) must not
             // stop every tenant's load: that object's work is set aside and it is quarantined.
-            let mut attempt = DecodedLoad::default();
+            let mut attempt = FoldedLoad::default();
             let folded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 attempt.fold_object(index, &text, seen, exclude);
                 attempt
@@ -653,6 +416,7 @@ const NOT_AN_EVENT: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use seen::event_key;
     use std::io::Write;
 
     fn gz(text: &str) -> Vec<u8> {
@@ -670,47 +434,6 @@ mod tests {
     }
 
     #[test]
-    fn the_id_table_keeps_every_key_once_through_growth_and_clears() {
-        let mut table = IdTable::with_capacity(0);
-        let keys: Vec<u128> = (0..50_000u128)
-            .map(|i| xxhash_rust::xxh3::xxh3_128(&i.to_le_bytes()))
-            .chain([0, u128::MAX])
-            .collect();
-        for &key in &keys {
-            if table.len >= table.capacity() {
-                table.grow();
-            }
-            assert!(table.insert(key), "{key} is new");
-        }
-        // 0 and 1 share a slot: 0 is stored as 1.
-        assert!(!table.insert(1));
-        assert_eq!(table.len, keys.len());
-        assert!(table.slots.len() >= table.len * 4 / 3);
-        assert!(keys.iter().all(|&k| !table.insert(k)), "every key is in");
-        table.clear();
-        assert!(table.insert(keys[7]));
-        assert_eq!(table.len, 1);
-    }
-
-    #[test]
-    fn a_seen_set_started_small_grows_and_forgets_nothing() {
-        let seen = SeenIds::new(0);
-        let keys: Vec<i128> = (0..100_000i128).map(|i| eid_hash(&i.to_string())).collect();
-        let mut firsts = Vec::new();
-        for chunk in keys.chunks(1000) {
-            seen.first_of(chunk, &mut firsts);
-            assert!(firsts.iter().all(|&f| f));
-        }
-        // Again, and each twice within one call: never first.
-        let twice: Vec<i128> = keys.iter().flat_map(|&k| [k, k]).collect();
-        seen.first_of(&twice, &mut firsts);
-        assert!(firsts.iter().all(|&f| !f));
-        // A new key repeated in one call is first once, at its first place.
-        seen.first_of(&[7, 8, 7], &mut firsts);
-        assert_eq!(firsts, [true, true, false]);
-    }
-
-    #[test]
     fn lines_become_ids_views_and_counts() {
         let a = gz(&(line("t1", "e1", "view_start", 10, "v1")
             + &line("t1", "e2", "heartbeat", 20, "v1")
@@ -720,7 +443,7 @@ mod tests {
             gz(&(line("t1", "e2", "heartbeat", 20, "v1")
                 + &line("t1", "e3", "heartbeat", 40, "v1")));
         for threads in [1, 2] {
-            let load = decode_objects(&[&a, &b], &HashSet::new(), threads, None);
+            let load = fold_objects(&[&a, &b], &HashSet::new(), threads, None);
             assert_eq!(load.events(), 4, "e2 once; t2's e1 is another tenant's");
             if threads == 1 {
                 assert_eq!(
@@ -757,7 +480,7 @@ mod tests {
     fn excluded_ids_count_as_duplicates() {
         let a = gz(&line("t1", "e1", "view_start", 10, "v1"));
         let exclude = HashSet::from([event_key("t1", "e1")]);
-        let load = decode_objects(&[&a], &exclude, 1, None);
+        let load = fold_objects(&[&a], &exclude, 1, None);
         assert_eq!(load.events(), 0);
         assert_eq!(load.per_object[0].duplicates, 1);
         assert!(load.views.iter().all(ViewMap::is_empty));
@@ -767,7 +490,7 @@ mod tests {
     fn several_gzip_members_decode_whole() {
         let mut two = gz(&line("t1", "e1", "view_start", 10, "v1"));
         two.extend(gz(&line("t1", "e2", "heartbeat", 20, "v1")));
-        let load = decode_objects(&[&two], &HashSet::new(), 1, None);
+        let load = fold_objects(&[&two], &HashSet::new(), 1, None);
         assert_eq!(load.events(), 2);
     }
 
@@ -777,7 +500,7 @@ mod tests {
         let mut claim = gz(&line("t1", "e1", "view_start", 10, "v1"));
         let n = claim.len();
         claim[n - 4..].copy_from_slice(&0xAC20_0000u32.to_le_bytes());
-        let load = decode_objects(&[&claim], &HashSet::new(), 1, None);
+        let load = fold_objects(&[&claim], &HashSet::new(), 1, None);
         // flate2 checks the trailer too: a wrong size leaves the object out, allocating nothing.
         assert_eq!(load.events(), 0);
         assert_eq!(load.quarantine.len(), 1, "{:?}", load.quarantine);
@@ -788,7 +511,7 @@ mod tests {
     fn a_corrupt_object_is_quarantined_naming_it_and_the_others_load() {
         let good = gz(&line("t1", "e1", "view_start", 10, "v1"));
         for threads in [1, 2] {
-            let load = decode_objects(
+            let load = fold_objects(
                 &[b"definitely not gzip data", &good],
                 &HashSet::new(),
                 threads,
@@ -819,7 +542,7 @@ mod tests {
             + &line("t1", "e6", "heartbeat", 40, "v1")
             + &line("t1", "e7", "heartbeat", -5, "v1")
             + "{\"not\":\"an event\"}\n";
-        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1, None);
+        let load = fold_objects(&[&gz(&text)], &HashSet::new(), 1, None);
         assert_eq!(load.events(), 2, "e1 and e6 load");
         assert_eq!(load.per_object[0].inserted, 2);
         assert_eq!(load.per_object[0].rejected, 6);
@@ -852,7 +575,7 @@ mod tests {
         let text: String = (0..500)
             .map(|i| line("t1", &format!("e{i}"), "heartbeat", 20, "v1").replace("1000", "-7"))
             .collect();
-        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1, None);
+        let load = fold_objects(&[&gz(&text)], &HashSet::new(), 1, None);
         assert_eq!(load.per_object[0].rejected, 500);
         assert_eq!(load.quarantine.len(), QUARANTINED_LINES_PER_OBJECT);
     }
@@ -861,7 +584,7 @@ mod tests {
     fn bots_are_stored_but_make_no_views() {
         let text = line("t1", "e1", "view_start", 10, "v1")
             .replace("\"played\"", "\"device_type\":\"bot\",\"played\"");
-        let load = decode_objects(&[&gz(&text)], &HashSet::new(), 1, None);
+        let load = fold_objects(&[&gz(&text)], &HashSet::new(), 1, None);
         assert_eq!(load.events(), 1);
         assert!(load.views[0].is_empty());
     }
