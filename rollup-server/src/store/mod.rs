@@ -1,6 +1,7 @@
 //! The embedded DuckDB store: migrations, transactional batch loads, API keys, and queries.
 //! Every query binds its parameters; no SQL is built from request strings.
 
+pub mod read;
 pub mod readers;
 pub mod staged;
 pub mod write;
@@ -431,14 +432,6 @@ impl Store {
         query: &crate::metrics::MetricsQuery,
     ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
         Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
-    }
-
-    /// The views of `tenant` (or of every tenant), for the in-memory index the query API reads.
-    pub fn read_views(
-        &self,
-        tenant: Option<&str>,
-    ) -> Result<std::collections::HashMap<String, crate::query::TenantViews>, StoreError> {
-        Ok(crate::query::read_views(&self.conn, tenant)?)
     }
 
     /// Read connections to this store's database (see [`crate::store::readers`]).

@@ -1,0 +1,163 @@
+//! One tenant's views in memory: a row of numbers and dictionary ids per view, sorted by start.
+
+use crate::metrics::Dimension;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::collections::HashMap;
+
+/// A missing dimension value (SQL NULL).
+pub(super) const NONE: u32 = u32::MAX;
+/// How many dimensions a view has.
+pub const DIMENSIONS: usize = Dimension::ALL.len();
+
+/// Where a dimension's value id sits in [`ViewRow::dims`]: its place in [`Dimension::ALL`].
+pub(super) fn slot(dimension: Dimension) -> usize {
+    dimension as usize
+}
+
+/// One view: the columns the view metrics read.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ViewRow {
+    pub(super) started_ms: i64,
+    pub(super) viewer_key: Option<u64>,
+    pub(super) ttff_ms: Option<i64>,
+    pub(super) watched_ms: i64,
+    pub(super) rebuffer_ms: i64,
+    pub(super) fatal_error: bool,
+    pub(super) reached_first_frame: bool,
+    pub(super) dims: [u32; DIMENSIONS],
+    pub(super) duration_s: Option<f64>,
+    /// When its last event happened (the end of its span for concurrency).
+    pub(super) last_ms: i64,
+    /// DuckDB's `hash(coalesce(session_id, view_id))`: who is watching, for concurrency.
+    pub(super) who: u64,
+    /// The view's played ranges: `TenantViews::ranges[ranges_from..ranges_from + ranges_len]`.
+    pub(super) ranges_from: u32,
+    pub(super) ranges_len: u32,
+}
+
+/// One tenant's views and the strings they use.
+#[derive(Debug, Default)]
+pub struct TenantViews {
+    pub(super) values: Vec<Box<str>>,
+    pub(super) ids: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// Sorted by `started_ms`.
+    pub(super) rows: Vec<ViewRow>,
+    /// Played media ranges (seconds from, to) of every view, merged where they touch.
+    pub(super) ranges: Vec<(f64, f64)>,
+    /// The positions in `rows` of each content's views, ascending (queries of one content read only
+    /// those).
+    pub(super) by_content: FxHashMap<u32, Vec<u32>>,
+}
+
+/// One view as the store hands it over: its numbers, its dimension values in [`Dimension::ALL`]'s
+/// order, and its played ranges (seconds from, to; merged where they touch).
+#[derive(Debug, Clone)]
+pub struct ViewRecord<'a> {
+    pub started_ms: i64,
+    pub viewer_key: Option<u64>,
+    pub ttff_ms: Option<i64>,
+    pub watched_ms: i64,
+    pub rebuffer_ms: i64,
+    pub fatal_error: bool,
+    pub reached_first_frame: bool,
+    pub dims: [Option<&'a str>; DIMENSIONS],
+    pub duration_s: Option<f64>,
+    pub last_ms: i64,
+    /// Who is watching, for concurrency: a hash of the session id (the view id without one).
+    pub who: u64,
+    pub ranges: &'a [(f64, f64)],
+}
+
+impl TenantViews {
+    /// Adds one view; views come in order of `started_ms`.
+    pub fn push(&mut self, view: &ViewRecord<'_>) {
+        debug_assert!(self
+            .rows
+            .last()
+            .is_none_or(|last| last.started_ms <= view.started_ms));
+        let mut dims = [NONE; DIMENSIONS];
+        for (id, value) in dims.iter_mut().zip(view.dims) {
+            if let Some(value) = value {
+                *id = self.intern(value);
+            }
+        }
+        let ranges_from = self.ranges.len() as u32;
+        self.ranges.extend_from_slice(view.ranges);
+        if dims[slot(Dimension::ContentId)] != NONE {
+            let position = self.rows.len() as u32;
+            self.by_content
+                .entry(dims[slot(Dimension::ContentId)])
+                .or_default()
+                .push(position);
+        }
+        self.rows.push(ViewRow {
+            started_ms: view.started_ms,
+            viewer_key: view.viewer_key,
+            ttff_ms: view.ttff_ms,
+            watched_ms: view.watched_ms,
+            rebuffer_ms: view.rebuffer_ms,
+            fatal_error: view.fatal_error,
+            reached_first_frame: view.reached_first_frame,
+            dims,
+            duration_s: view.duration_s,
+            last_ms: view.last_ms,
+            who: view.who,
+            ranges_from,
+            ranges_len: view.ranges.len() as u32,
+        });
+    }
+
+    fn intern(&mut self, value: &str) -> u32 {
+        if let Some(id) = self.ids.get(value) {
+            return *id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(value.into());
+        self.ids.insert(value.into(), id);
+        id
+    }
+
+    /// How many views.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// No views.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub(super) fn value(&self, id: u32) -> Option<&str> {
+        self.values.get(id as usize).map(|v| &**v)
+    }
+}
+
+impl TenantViews {
+    /// The views started in `[lo, hi)` (positions in `rows`), of one content when `content` is given.
+    pub(super) fn window<'a>(
+        &'a self,
+        lo: usize,
+        hi: usize,
+        content: Option<u32>,
+    ) -> Box<dyn Iterator<Item = &'a ViewRow> + 'a> {
+        let hi = hi.max(lo);
+        match content {
+            None => Box::new(self.rows.get(lo..hi).unwrap_or_default().iter()),
+            Some(content) => {
+                let positions = self
+                    .by_content
+                    .get(&content)
+                    .map_or(&[][..], |p| p.as_slice());
+                let from = positions.partition_point(|p| (*p as usize) < lo);
+                let to = positions.partition_point(|p| (*p as usize) < hi);
+                Box::new(
+                    positions
+                        .get(from..to.max(from))
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|p| self.rows.get(*p as usize)),
+                )
+            }
+        }
+    }
+}
