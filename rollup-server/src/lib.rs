@@ -15,8 +15,6 @@ pub mod api;
 pub mod clock;
 pub mod decode;
 pub mod fold;
-pub mod mave;
-pub mod metrics;
 pub mod pipeline;
 pub mod query;
 pub mod source;

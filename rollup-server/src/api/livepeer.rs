@@ -3,7 +3,7 @@
 //! `GET /data/views/query/total/{playbackId}`. The tenant comes from the JWT only.
 
 use super::{ApiError, AppState, Auth};
-use crate::metrics::{Dimension, MetricsQuery, TimeStep};
+use crate::query::params::{Dimension, MetricsQuery, TimeStep};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -133,7 +133,7 @@ pub async fn views_now(
     auth: Auth,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Map<String, Value>>>, ApiError> {
-    let mut query = crate::metrics::RealtimeQuery::default();
+    let mut query = crate::query::params::RealtimeQuery::default();
     for (name, value) in url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
         match name.as_ref() {
             "playbackId" => query.content_id = Some(value.into_owned()),
@@ -152,11 +152,11 @@ pub async fn views_now(
         }
     }
     let tenant = auth.0.tenant;
-    let since_ms = crate::clock::now_ms() - crate::metrics::REALTIME_WINDOW_MS;
+    let since_ms = crate::clock::now_ms() - crate::query::params::REALTIME_WINDOW_MS;
     let rows = state
         .readers
         .run(&tenant.clone(), move |conn| {
-            crate::metrics::realtime_viewers(conn, &tenant, since_ms, &query)
+            crate::store::read::realtime_viewers(conn, &tenant, since_ms, &query)
         })
         .await?;
     Ok(Json(rows))

@@ -4,7 +4,7 @@
 
 use super::{ApiError, AppState, Auth};
 use crate::clock::now_ms;
-use crate::mave::{PlaysQuery, Span, Timeframe};
+use crate::query::params::{PlaysQuery, Span, Timeframe};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
@@ -229,45 +229,18 @@ async fn answer(
     let with_ranges = matches!(kind, Answer::Engagement);
     let (query, ranges) = read_query(&parameters(&method, raw.as_deref(), &body)?, with_ranges)?;
     let tenant = auth.0.tenant;
-    // Answers come from the views in memory, unless they filter on custom props.
-    let (t, q) = (tenant.clone(), query.clone());
-    let from_index = super::with_views(&state, &tenant, move |index| match kind {
-        Answer::Plays => index
-            .plays(&t, &q, now_ms())
-            .map(|rows| Rows::Values("views", rows)),
-        Answer::Sources => index.sources_json(&t, &q, now_ms()).map(Rows::Json),
-        Answer::Engagement => index
-            .engagement(&t, &q, ranges, now_ms())
-            .map(|rows| Rows::Values("engagement", rows)),
+    let t = tenant.clone();
+    let rows = super::with_views(&state, &tenant, move |index| match kind {
+        Answer::Plays => Rows::Values("views", index.plays(&t, &query, now_ms())),
+        Answer::Sources => Rows::Json(index.sources_json(&t, &query, now_ms())),
+        Answer::Engagement => {
+            Rows::Values("engagement", index.engagement(&t, &query, ranges, now_ms()))
+        }
     })
     .await?;
-    let rows = match from_index {
-        Some(rows) => rows,
-        None => {
-            let t = tenant.clone();
-            state
-                .readers
-                .run(&tenant, move |conn| {
-                    Ok(match kind {
-                        Answer::Plays => {
-                            Rows::Values("views", crate::mave::plays(conn, &t, &query, now_ms())?)
-                        }
-                        Answer::Sources => {
-                            Rows::Sources(crate::mave::sources(conn, &t, &query, now_ms())?)
-                        }
-                        Answer::Engagement => Rows::Values(
-                            "engagement",
-                            crate::mave::engagement(conn, &t, &query, ranges, now_ms())?,
-                        ),
-                    })
-                })
-                .await?
-        }
-    };
-    // Serialized after the store is free for other requests.
+    // Serialized outside the tenant's turn.
     Ok(match rows {
         Rows::Values(field, rows) => Json(json!({ field: rows })).into_response(),
-        Rows::Sources(sources) => Json(SourcesAnswer { sources }).into_response(),
         Rows::Json(body) => (
             [(
                 axum::http::header::CONTENT_TYPE,
@@ -282,15 +255,8 @@ async fn answer(
 /// A mave answer's rows and the field that holds them.
 enum Rows {
     Values(&'static str, Vec<Value>),
-    Sources(Vec<crate::mave::SourceRow>),
     /// A whole answer, already JSON.
     Json(Vec<u8>),
-}
-
-/// `{"sources": [...]}`, serialized from the rows directly.
-#[derive(serde::Serialize)]
-struct SourcesAnswer {
-    sources: Vec<crate::mave::SourceRow>,
 }
 
 /// `GET|POST /api/v1/plays` → `{"views": [...]}`.
@@ -329,7 +295,7 @@ pub async fn engagement(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mave::SpanUnit;
+    use crate::query::params::SpanUnit;
 
     fn get(q: &str) -> Result<(PlaysQuery, u32), ApiError> {
         read_query(&parameters(&Method::GET, Some(q), &Bytes::new())?, true)

@@ -1,7 +1,7 @@
 //! Views per content: the foundation's end-to-end query.
 
 use super::{ApiError, AppState, Auth};
-use crate::store::ContentViews;
+use crate::query::ContentViews;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};

@@ -3,14 +3,14 @@
 use super::time::*;
 use super::views::{slot, TenantViews, NONE};
 use super::ViewIndex;
-use crate::metrics::{MetricsQuery, TimeStep};
+use crate::query::params::{MetricsQuery, TimeStep};
 use serde_json::{Map, Value};
 
 /// Most buckets one concurrency answer has (an hourly answer over five years).
 pub const MAX_CONCURRENCY_BUCKETS: usize = 50_000;
 
 impl ViewIndex {
-    /// Peak concurrency per bucket ([`crate::metrics::concurrency_peaks`]) from memory: the views'
+    /// Peak concurrency per bucket ([`crate::query::params::concurrency_peaks`]) from memory: the views'
     /// minute spans are merged per viewer and swept once, so the cost grows with the number of views,
     /// not with how many minutes they span. An answer of more than [`MAX_CONCURRENCY_BUCKETS`] buckets
     /// is refused with what to change.

@@ -1,22 +1,18 @@
 //! mave's plays, sources and engagement, from memory.
 
+use super::params::{Dimension, PlaysQuery, Timeframe};
 use super::time::*;
 use super::views::{slot, TenantViews, ViewRow, NONE};
 use super::ViewIndex;
-use crate::mave::{self, PlaysQuery, Timeframe};
-use crate::metrics::Dimension;
 use rustc_hash::FxHashMap;
 use serde_json::{json, Map, Value};
 
 impl ViewIndex {
-    /// mave's plays ([`crate::mave::plays`]) from memory; `None` when the query filters on custom props
-    /// (the index does not hold them: the store answers).
-    pub fn plays(&self, tenant_id: &str, query: &PlaysQuery, now_ms: i64) -> Option<Vec<Value>> {
-        if !query.props.is_empty() {
-            return None;
-        }
+    /// mave's plays (`/api/v1/plays`): per interval, plays, their total watched seconds, and counts
+    /// per browser, device type and platform.
+    pub fn plays(&self, tenant_id: &str, query: &PlaysQuery, now_ms: i64) -> Vec<Value> {
         let Some(views) = self.tenants.get(tenant_id) else {
-            return Some(Vec::new());
+            return Vec::new();
         };
         let mut browsers = vec![u8::MAX; views.values.len()];
         let mut devices = vec![u8::MAX; views.values.len()];
@@ -35,38 +31,34 @@ impl ViewIndex {
         struct Plays {
             views: i64,
             watched_ms: i128,
-            browser: [i64; mave::BROWSERS.len()],
-            device_type: [i64; mave::DEVICE_TYPES.len()],
-            platform: [i64; mave::PLATFORMS.len()],
+            browser: [i64; BROWSERS.len()],
+            device_type: [i64; DEVICE_TYPES.len()],
+            platform: [i64; PLATFORMS.len()],
         }
         let mut buckets: FxHashMap<i64, Plays> = FxHashMap::default();
-        for row in play_rows(views, query, now_ms)? {
+        for row in play_rows(views, query, now_ms) {
             let plays = buckets
                 .entry(play_bucket(query.interval, row.started_ms))
                 .or_insert(Plays {
                     views: 0,
                     watched_ms: 0,
-                    browser: [0; mave::BROWSERS.len()],
-                    device_type: [0; mave::DEVICE_TYPES.len()],
-                    platform: [0; mave::PLATFORMS.len()],
+                    browser: [0; BROWSERS.len()],
+                    device_type: [0; DEVICE_TYPES.len()],
+                    platform: [0; PLATFORMS.len()],
                 });
             plays.views += 1;
             plays.watched_ms += i128::from(row.watched_ms);
             plays.browser[memo(
                 &mut browsers,
                 row.dims[slot(Dimension::Browser)],
-                mave::browser_of,
+                browser_of,
             )] += 1;
             plays.device_type[memo(
                 &mut devices,
                 row.dims[slot(Dimension::DeviceType)],
-                mave::device_type_of,
+                device_type_of,
             )] += 1;
-            plays.platform[memo(
-                &mut platforms,
-                row.dims[slot(Dimension::Os)],
-                mave::platform_of,
-            )] += 1;
+            plays.platform[memo(&mut platforms, row.dims[slot(Dimension::Os)], platform_of)] += 1;
         }
         let mut buckets: Vec<(i64, Plays)> = buckets.into_iter().collect();
         buckets.sort_unstable_by_key(|(bucket, _)| *bucket);
@@ -77,53 +69,38 @@ impl ViewIndex {
                 .map(|(name, n)| ((*name).to_string(), Value::from(*n)))
                 .collect()
         };
-        Some(
-            buckets
-                .into_iter()
-                .map(|(bucket, plays)| {
-                    json!({
-                        "interval": mave::bucket_label(bucket),
-                        "views": plays.views,
-                        "total_view_time": plays.watched_ms as f64 / 1000.0,
-                        "browser": counts(&mave::BROWSERS, &plays.browser),
-                        "device_type": counts(&mave::DEVICE_TYPES, &plays.device_type),
-                        "platform": counts(&mave::PLATFORMS, &plays.platform),
-                    })
+        buckets
+            .into_iter()
+            .map(|(bucket, plays)| {
+                json!({
+                    "interval": bucket_label(bucket),
+                    "views": plays.views,
+                    "total_view_time": plays.watched_ms as f64 / 1000.0,
+                    "browser": counts(&BROWSERS, &plays.browser),
+                    "device_type": counts(&DEVICE_TYPES, &plays.device_type),
+                    "platform": counts(&PLATFORMS, &plays.platform),
                 })
-                .collect(),
-        )
+            })
+            .collect()
     }
 
-    /// mave's sources ([`crate::mave::sources`]) from memory, as the whole JSON answer
-    /// `{"sources": [...]}` (tens of thousands of rows: written straight from strings escaped once per
-    /// page, rather than through a row struct per row); `None` as for [`ViewIndex::plays`].
-    pub fn sources_json(
-        &self,
-        tenant_id: &str,
-        query: &PlaysQuery,
-        now_ms: i64,
-    ) -> Option<Vec<u8>> {
-        if !query.props.is_empty() {
-            return None;
-        }
+    /// mave's sources (`/api/v1/sources`): plays per interval and source page (URL without query and
+    /// fragment), as the whole JSON answer `{"sources": [...]}` (tens of thousands of rows: written
+    /// straight from strings escaped once per page, rather than through a row struct per row).
+    pub fn sources_json(&self, tenant_id: &str, query: &PlaysQuery, now_ms: i64) -> Vec<u8> {
         let mut out = br#"{"sources":["#.to_vec();
         if let Some(views) = self.tenants.get(tenant_id) {
-            write_sources(views, query, now_ms, &mut out)?;
+            write_sources(views, query, now_ms, &mut out);
         }
         out.extend_from_slice(b"]}");
-        Some(out)
+        out
     }
 }
 
-fn write_sources(
-    views: &TenantViews,
-    query: &PlaysQuery,
-    now_ms: i64,
-    out: &mut Vec<u8>,
-) -> Option<()> {
+fn write_sources(views: &TenantViews, query: &PlaysQuery, now_ms: i64, out: &mut Vec<u8>) {
     let source = slot(Dimension::Source);
     let mut groups: FxHashMap<(i64, u32), i64> = FxHashMap::default();
-    for row in play_rows(views, query, now_ms)? {
+    for row in play_rows(views, query, now_ms) {
         if row.dims[source] != NONE {
             *groups
                 .entry((
@@ -143,17 +120,13 @@ fn write_sources(
         let path = views.value(page).unwrap_or_default();
         let field = |name: &str, value: &str| {
             let mut text = format!(r#""{name}":"#).into_bytes();
-            serde_json::to_writer(&mut text, value).ok()?;
+            json_string(&mut text, value);
             text.push(b',');
-            Some(text)
+            text
         };
         rank.insert(
             page,
-            (
-                i as u32,
-                field("host", mave::host_of(path))?,
-                field("path", path)?,
-            ),
+            (i as u32, field("host", host_of(path)), field("path", path)),
         );
     }
     let mut groups: Vec<(i64, i64, u32, u32)> = groups
@@ -166,11 +139,13 @@ fn write_sources(
     for (i, (bucket, plays, _, page)) in groups.into_iter().enumerate() {
         if label.0 != bucket {
             let mut text = br#""interval":"#.to_vec();
-            serde_json::to_writer(&mut text, &mave::bucket_label(bucket)).ok()?;
+            json_string(&mut text, &bucket_label(bucket));
             text.push(b',');
             label = (bucket, text);
         }
-        let (_, host, path) = rank.get(&page)?;
+        let Some((_, host, path)) = rank.get(&page) else {
+            continue;
+        };
         if i > 0 {
             out.push(b',');
         }
@@ -183,26 +158,31 @@ fn write_sources(
         out.extend_from_slice(plays.to_string().as_bytes());
         out.push(b'}');
     }
-    Some(())
+}
+
+/// `value` as a JSON string.
+fn json_string(out: &mut Vec<u8>, value: &str) {
+    // Writing a string into a Vec cannot fail.
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.extend_from_slice(b"\"\"");
+    }
 }
 
 impl ViewIndex {
-    /// mave's engagement ([`crate::mave::engagement`]) from memory; `None` as for
-    /// [`ViewIndex::plays`].
+    /// mave's engagement (`/api/v1/engagement`): the media timeline (the longest known duration of
+    /// the plays, else the furthest played second) cut into `ranges` equal ranges, and per range the
+    /// plays that played any part of it.
     pub fn engagement(
         &self,
         tenant_id: &str,
         query: &PlaysQuery,
         ranges: u32,
         now_ms: i64,
-    ) -> Option<Vec<Value>> {
-        if !query.props.is_empty() {
-            return None;
-        }
+    ) -> Vec<Value> {
         let Some(views) = self.tenants.get(tenant_id) else {
-            return Some(Vec::new());
+            return Vec::new();
         };
-        let plays: Vec<&ViewRow> = play_rows(views, query, now_ms)?.collect();
+        let plays: Vec<&ViewRow> = play_rows(views, query, now_ms).collect();
         let played = |row: &ViewRow| {
             let from = row.ranges_from as usize;
             views
@@ -225,7 +205,7 @@ impl ViewIndex {
         });
         // No timeline (nothing played, or of no length): no ranges.
         let Some(length_s) = length_s.filter(|l| *l > 0.0) else {
-            return Some(Vec::new());
+            return Vec::new();
         };
         let n = f64::from(ranges);
         // Each cut as SQL computes it: i * length / ranges.
@@ -249,31 +229,29 @@ impl ViewIndex {
                 }
             }
         }
-        Some(
-            cuts.iter()
-                .zip(viewers)
-                .enumerate()
-                .map(|(i, ((from, to), viewers))| {
-                    json!({
-                        "range": i as i64,
-                        "range_time": {"from": from, "to": to},
-                        "viewers": viewers,
-                    })
+        cuts.iter()
+            .zip(viewers)
+            .enumerate()
+            .map(|(i, ((from, to), viewers))| {
+                json!({
+                    "range": i as i64,
+                    "range_time": {"from": from, "to": to},
+                    "viewers": viewers,
                 })
-                .collect(),
-        )
+            })
+            .collect()
     }
 }
 
-/// The plays a mave query covers: views of the window and content with enough watched time. `None`
-/// when the window cannot be computed here.
+/// The plays a mave query covers: views of the window and content with enough watched time and
+/// the query's custom props.
 fn play_rows<'a>(
     views: &'a TenantViews,
     query: &'a PlaysQuery,
     now_ms: i64,
-) -> Option<impl Iterator<Item = &'a ViewRow> + 'a> {
+) -> impl Iterator<Item = &'a ViewRow> + 'a {
     let (from, to) = match &query.timeframe {
-        Timeframe::Last(span) => (span_before(*span, now_ms)?, None),
+        Timeframe::Last(span) => (span_before(*span, now_ms), None),
         Timeframe::Between { from_ms, to_ms } => (*from_ms, *to_ms),
     };
     let lo = views.rows.partition_point(|r| r.started_ms < from);
@@ -286,9 +264,68 @@ fn play_rows<'a>(
         .as_ref()
         .map(|id| views.ids.get(id.as_str()).copied().unwrap_or(NONE));
     let minimum = query.minimum_watch_ms;
-    Some(
-        views
-            .window(lo, hi, content)
-            .filter(move |r| r.watched_ms >= minimum),
-    )
+    // Props never seen in this tenant's views: nothing matches.
+    let (props, none_match) = match views.prop_ids(&query.props) {
+        Some(ids) => (ids, false),
+        None => (Vec::new(), true),
+    };
+    let (lo, hi) = if none_match { (0, 0) } else { (lo, hi) };
+    views
+        .window(lo, hi, content)
+        .filter(move |r| r.watched_ms >= minimum && views.has_props(r, &props))
+}
+
+/// mave's browser name of the UA parser's browser family, as an index into [`BROWSERS`].
+pub(super) fn browser_of(browser: Option<&str>) -> usize {
+    let name = match browser.unwrap_or("") {
+        "Brave" => "brave",
+        b if b == "Edge" || b.starts_with("Edge ") => "edge",
+        b if b.starts_with("Opera") => "opera",
+        "IE" | "IE Mobile" => "ie",
+        b if b.starts_with("Firefox") => "firefox",
+        b if b.starts_with("Chrome") || b == "Chromium" || b == "HeadlessChrome" => "chrome",
+        b if b.contains("Safari") => "safari",
+        _ => "other",
+    };
+    BROWSERS.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+/// mave's device type, as an index into [`DEVICE_TYPES`].
+pub(super) fn device_type_of(device_type: Option<&str>) -> usize {
+    let name = match device_type.unwrap_or("") {
+        d @ ("desktop" | "mobile" | "tablet") => d,
+        _ => "other",
+    };
+    DEVICE_TYPES.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+/// mave's platform of the UA parser's OS family, as an index into [`PLATFORMS`].
+pub(super) fn platform_of(os: Option<&str>) -> usize {
+    let name = match os.unwrap_or("") {
+        "Android" => "android",
+        "iOS" | "iPadOS" => "ios",
+        "Mac OS X" | "macOS" => "mac",
+        "Windows" => "windows",
+        "Linux" | "Ubuntu" | "Debian" | "Fedora" | "Chrome OS" | "ChromeOS" => "linux",
+        _ => "other",
+    };
+    PLATFORMS.iter().position(|n| *n == name).unwrap_or(0)
+}
+
+pub(super) const BROWSERS: [&str; 8] = [
+    "brave", "chrome", "edge", "firefox", "ie", "opera", "other", "safari",
+];
+pub(super) const DEVICE_TYPES: [&str; 4] = ["desktop", "mobile", "other", "tablet"];
+pub(super) const PLATFORMS: [&str; 6] = ["android", "ios", "linux", "mac", "other", "windows"];
+
+/// The host of a source URL as `regexp_extract(url, '^[^:]+://([^/]+)', 1)` gives it: the text after
+/// the first `://` up to the next `/`, when a scheme comes first; else empty.
+pub(super) fn host_of(url: &str) -> &str {
+    let Some(colon) = url.find(':') else {
+        return "";
+    };
+    match url[colon..].strip_prefix("://") {
+        Some(rest) if colon > 0 => rest.split('/').next().unwrap_or(""),
+        _ => "",
+    }
 }

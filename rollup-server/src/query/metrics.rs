@@ -3,13 +3,13 @@
 use super::time::*;
 use super::views::{slot, TenantViews, NONE};
 use super::ViewIndex;
-use crate::metrics::{number, MetricsQuery};
+use crate::query::params::{number, MetricsQuery};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
 impl ViewIndex {
-    /// The view metrics of [`crate::metrics::view_metrics`], computed from memory.
+    /// The view metrics of [`crate::query::params::view_metrics`], computed from memory.
     pub fn view_metrics(&self, tenant_id: &str, query: &MetricsQuery) -> Vec<Map<String, Value>> {
         self.tenants
             .get(tenant_id)
@@ -26,7 +26,7 @@ impl ViewIndex {
         tenant_id: &str,
         from_ms: Option<i64>,
         to_ms: Option<i64>,
-    ) -> Vec<crate::store::ContentViews> {
+    ) -> Vec<ContentViews> {
         let Some(views) = self.tenants.get(tenant_id) else {
             return Vec::new();
         };
@@ -42,10 +42,10 @@ impl ViewIndex {
                 *counts.entry(row.dims[0]).or_default() += 1;
             }
         }
-        let mut out: Vec<crate::store::ContentViews> = counts
+        let mut out: Vec<ContentViews> = counts
             .into_iter()
             .filter_map(|(id, views_count)| {
-                Some(crate::store::ContentViews {
+                Some(ContentViews {
                     content_id: views.value(id)?.to_string(),
                     views: views_count,
                 })
@@ -219,4 +219,11 @@ fn quantile_cont(values: &mut [i64], q: f64) -> Option<f64> {
     let hi = *higher.iter().min()? as f64;
     let d = position - below;
     Some(lo * (1.0 - d) + hi * d)
+}
+
+/// Views per content id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContentViews {
+    pub content_id: String,
+    pub views: i64,
 }

@@ -9,7 +9,7 @@
 //! time (a time window is two binary searches) and the positions of each content's views; a tenant's
 //! index never holds another tenant's strings.
 //!
-//! Every answer here equals what the SQL of [`crate::metrics`] and [`crate::mave`] computes (the SQL is
+//! Every answer here equals what the SQL of [`crate::query::params`] and [`crate::query::params`] computes (the SQL is
 //! the definition): tests compare the two on generated views for every dimension, time step, filter,
 //! interval and timeframe.
 //!
@@ -17,14 +17,20 @@
 //! metrics, views per content), [`concurrency`], [`mave`] (plays, sources, engagement).
 
 mod concurrency;
+#[cfg(test)]
+pub(crate) mod definitions;
 mod mave;
 mod metrics;
+#[cfg(test)]
+mod oracle;
+pub mod params;
 #[cfg(test)]
 mod tests;
 mod time;
 pub mod views;
 
 pub use concurrency::MAX_CONCURRENCY_BUCKETS;
+pub use metrics::ContentViews;
 pub use views::TenantViews;
 
 use std::collections::HashMap;

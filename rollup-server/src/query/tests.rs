@@ -1,8 +1,10 @@
+use super::mave::host_of;
+use super::oracle::view_metrics as sql_view_metrics;
+use super::time::bucket_label;
 use super::time::{bucket, play_bucket, span_before};
 use super::*;
-use crate::mave::{PlaysQuery, Span, SpanUnit, Timeframe};
-use crate::metrics::view_metrics as sql_view_metrics;
-use crate::metrics::{Dimension, MetricsQuery, TimeStep};
+use crate::query::params::{Dimension, MetricsQuery, TimeStep};
+use crate::query::params::{PlaysQuery, Span, SpanUnit, Timeframe};
 use crate::store::Store;
 use serde_json::{json, Value};
 
@@ -41,9 +43,9 @@ fn store_with_views() -> Store {
                    content_id, content_type, viewer_id, viewer_key, ttff_ms, watched_ms,
                    rebuffer_ms, rebuffer_count, fatal_error, reached_first_frame, ended, source,
                    browser, browser_engine, os, device_type, device, continent, country,
-                   subdivision, timezone, session_id)
+                   subdivision, timezone, session_id, props)
                VALUES (?, ?, 0, ?, ?, 0, 'e', ?, true, true, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, false, ?,
-                       ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                       ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let mut stmt = store.conn.prepare(sql).expect("prepare");
     for i in 0..4000u64 {
         let tenant = if i % 5 == 0 { "globex" } else { "acme" };
@@ -113,6 +115,16 @@ fn store_with_views() -> Store {
             rng.pick(&["Europe/Berlin", "America/Chicago"]),
             // A third of the views share a few sessions (one viewer per session in concurrency).
             (i % 3 == 0).then(|| format!("s{}", i % 40)),
+            // Custom props as the edge writes them: strings, numbers, booleans, nested values and
+            // nulls (which no query matches), none at all.
+            rng.pick(&[
+                r#"{"plan":"pro","season":2}"#,
+                r#"{"plan":"free","season":2,"hd":true}"#,
+                r#"{"plan":"pro","season":10,"hd":false,"ratio":1.5}"#,
+                r#"{"plan":"pro","nested":{"a":1},"list":[1,2],"gone":null}"#,
+                r#"{"plan":"ünï","season":"2"}"#,
+                "{}",
+            ]),
         ])
         .expect("insert");
     }
@@ -305,7 +317,7 @@ fn concurrency_from_memory_equals_the_sql_definition() {
     let mut peaks_above_one = 0;
     for tenant in ["acme", "globex", "nobody"] {
         for query in &queries {
-            let sql = crate::metrics::concurrency_peaks(&store.conn, tenant, query).expect("sql");
+            let sql = super::oracle::concurrency_peaks(&store.conn, tenant, query).expect("sql");
             let memory = index.concurrency_peaks(tenant, query).expect("memory");
             assert_eq!(
                 Value::from(memory),
@@ -338,7 +350,7 @@ fn views_by_content_from_memory_equal_the_sql_ones() {
     ];
     for tenant in ["acme", "globex", "nobody"] {
         for (from, to) in windows {
-            let sql = store.views_by_content(tenant, from, to).expect("sql");
+            let sql = super::oracle::views_by_content(&store.conn, tenant, from, to).expect("sql");
             assert_eq!(
                 index.views_by_content(tenant, from, to),
                 sql,
@@ -346,13 +358,7 @@ fn views_by_content_from_memory_equal_the_sql_ones() {
             );
         }
     }
-    assert!(
-        store
-            .views_by_content("acme", None, None)
-            .expect("sql")
-            .len()
-            >= 4
-    );
+    assert!(index.views_by_content("acme", None, None).len() >= 4);
 }
 
 #[test]
@@ -379,7 +385,17 @@ fn a_concurrency_answer_of_too_many_buckets_is_refused_without_computing_it() {
             },
         )
         .expect("yearly");
-    assert_eq!(yearly.len(), 11, "{yearly:?}");
+    let sql = super::oracle::concurrency_peaks(
+        &store.conn,
+        "acme",
+        &MetricsQuery {
+            time_step: Some(TimeStep::Year),
+            ..MetricsQuery::default()
+        },
+    )
+    .expect("sql");
+    assert!(yearly.len() >= 11, "ten years and more: {yearly:?}");
+    assert_eq!(yearly, sql);
 }
 
 fn plays_queries() -> Vec<PlaysQuery> {
@@ -411,6 +427,32 @@ fn plays_queries() -> Vec<PlaysQuery> {
                 ..PlaysQuery::default()
             });
         }
+    }
+    let between = Timeframe::Between {
+        from_ms: T0,
+        to_ms: Some(T0 + 20 * day),
+    };
+    for props in [
+        vec![("plan", "pro")],
+        vec![("plan", "pro"), ("season", "2")],
+        vec![("season", "10")],
+        vec![("hd", "true")],
+        vec![("ratio", "1.5")],
+        vec![("plan", "ünï")],
+        vec![("nested", r#"{"a":1}"#)],
+        vec![("gone", "null")],
+        vec![("plan", "nobody has this")],
+        vec![("no such key", "pro")],
+    ] {
+        out.push(PlaysQuery {
+            props: props
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            interval: span(1, SpanUnit::Day),
+            timeframe: between.clone(),
+            ..PlaysQuery::default()
+        });
     }
     for (identifier, minimum_watch_ms) in [
         (Some("c2"), 30_000),
@@ -470,22 +512,20 @@ fn extreme_stored_values_pass_through_every_metric_without_overflow() {
         assert_sane_numbers(&format!("{query:?}"), &memory);
     }
     for query in plays_queries() {
-        let plays = index.plays("acme", &query, now_ms).expect("plays");
+        let plays = index.plays("acme", &query, now_ms);
         assert_sane_numbers("plays", &Value::from(plays));
         for ranges in [1, 100] {
-            let engagement = index
-                .engagement("acme", &query, ranges, now_ms)
-                .expect("engagement");
+            let engagement = index.engagement("acme", &query, ranges, now_ms);
             assert_sane_numbers("engagement", &Value::from(engagement));
         }
-        let sources = index.sources_json("acme", &query, now_ms).expect("sources");
+        let sources = index.sources_json("acme", &query, now_ms);
         let sources: Value = serde_json::from_slice(&sources).expect("json");
         assert_sane_numbers("sources", &sources);
     }
 }
 
 #[test]
-fn mave_plays_and_sources_from_the_index_equal_the_sql_ones() {
+fn mave_plays_sources_and_engagement_equal_duckdbs_on_the_same_views() {
     let store = store_with_views();
     let index = index_of(&store);
     let day = 86_400_000;
@@ -497,29 +537,26 @@ fn mave_plays_and_sources_from_the_index_equal_the_sql_ones() {
     ] {
         for tenant in ["acme", "globex", "nobody"] {
             for query in plays_queries() {
-                let sql = crate::mave::plays(&store.conn, tenant, &query, now_ms).expect("sql");
-                let memory = index.plays(tenant, &query, now_ms).expect("no props");
+                let sql = super::oracle::plays(&store.conn, tenant, &query, now_ms).expect("sql");
+                let memory = index.plays(tenant, &query, now_ms);
                 assert_eq!(
                     Value::from(memory),
                     Value::from(sql),
                     "plays, {tenant}, {now_ms}, {query:?}"
                 );
                 for ranges in [1, 7, 100] {
-                    let sql = crate::mave::engagement(&store.conn, tenant, &query, ranges, now_ms)
-                        .expect("sql");
-                    let memory = index
-                        .engagement(tenant, &query, ranges, now_ms)
-                        .expect("no props");
+                    let sql =
+                        super::oracle::engagement(&store.conn, tenant, &query, ranges, now_ms)
+                            .expect("sql");
+                    let memory = index.engagement(tenant, &query, ranges, now_ms);
                     assert_eq!(
                         Value::from(memory),
                         Value::from(sql),
                         "engagement, {ranges}, {tenant}, {now_ms}, {query:?}"
                     );
                 }
-                let sql = crate::mave::sources(&store.conn, tenant, &query, now_ms).expect("sql");
-                let memory = index
-                    .sources_json(tenant, &query, now_ms)
-                    .expect("no props");
+                let sql = super::oracle::sources(&store.conn, tenant, &query, now_ms).expect("sql");
+                let memory = index.sources_json(tenant, &query, now_ms);
                 // Byte for byte what serializing the store's rows gives.
                 let expected = serde_json::to_vec(&json!({ "sources": sql })).expect("json");
                 assert_eq!(
@@ -530,23 +567,34 @@ fn mave_plays_and_sources_from_the_index_equal_the_sql_ones() {
             }
         }
     }
-    let some = index
+    // The comparisons above compared something: plays, and plays matching custom props.
+    assert!(!index
         .plays("acme", &plays_queries()[0], T0 + 45 * day)
-        .expect("plays");
-    assert!(!some.is_empty());
-    // Custom props are not in the index: the store answers those.
-    let with_props = PlaysQuery {
-        props: vec![("plan".into(), "pro".into())],
-        ..PlaysQuery::default()
+        .is_empty());
+    let pro = plays_queries()
+        .into_iter()
+        .find(|q| q.props == [("plan".to_string(), "pro".to_string())])
+        .expect("a props query");
+    let plays = index.plays("acme", &pro, T0 + 45 * day);
+    let all = PlaysQuery {
+        props: Vec::new(),
+        ..pro.clone()
     };
-    assert!(index.plays("acme", &with_props, T0).is_none());
-    assert!(index.sources_json("acme", &with_props, T0).is_none());
+    let count = |rows: &[Value]| rows.iter().filter_map(|r| r["views"].as_i64()).sum::<i64>();
+    let (matching, every) = (
+        count(&plays),
+        count(&index.plays("acme", &all, T0 + 45 * day)),
+    );
+    assert!(
+        0 < matching && matching < every,
+        "{matching} of {every} plays match plan=pro"
+    );
 }
 
 #[test]
 fn spans_before_now_and_play_buckets_equal_duckdbs() {
     let store = Store::open_in_memory().expect("store");
-    let mut instants = crate::metrics::tests::sample_instants();
+    let mut instants = sample_instants();
     // Month ends: 2024-03-31, 2025-12-31 and 2024-02-29, at midday.
     instants.extend([1_711_886_400_000, 1_767_182_400_000, 1_709_208_000_000]);
     let spans = [
@@ -573,7 +621,7 @@ fn spans_before_now_and_play_buckets_equal_duckdbs() {
     ];
     for ms in instants {
         for span in spans {
-            let (interval, n) = span.sql();
+            let (interval, n) = super::oracle::span_sql(span);
             let sql: i64 = store
                 .conn
                 .query_row(
@@ -582,7 +630,7 @@ fn spans_before_now_and_play_buckets_equal_duckdbs() {
                     |r| r.get(0),
                 )
                 .expect("sql");
-            assert_eq!(span_before(span, ms), Some(sql), "{ms} - {span:?}");
+            assert_eq!(span_before(span, ms), sql, "{ms} - {span:?}");
             let sql: i64 = store
                 .conn
                 .query_row(
@@ -634,7 +682,7 @@ fn a_tenant_read_again_replaces_only_that_tenant() {
 #[test]
 fn calendar_buckets_equal_the_sql_ones() {
     let store = Store::open_in_memory().expect("store");
-    for ms in crate::metrics::tests::sample_instants() {
+    for ms in sample_instants() {
         for (step, unit) in [
             (TimeStep::Month, "month"),
             (TimeStep::Year, "year"),
@@ -652,5 +700,54 @@ fn calendar_buckets_equal_the_sql_ones() {
                 .expect("sql");
             assert_eq!(bucket(step, ms), sql, "{unit} of {ms}");
         }
+    }
+}
+
+/// Timestamps from 2000 to 2040, each a random millisecond.
+fn sample_instants() -> Vec<i64> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..2000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            946_684_800_000 + (x % (40 * 365 * 86_400_000)) as i64
+        })
+        .collect()
+}
+
+#[test]
+fn labels_and_hosts_match_duckdbs() {
+    let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    for ms in sample_instants() {
+        let sql: String = conn
+            .query_row(
+                "SELECT strftime(make_timestamp(?::BIGINT * 1000), '%Y-%m-%dT%H:%M:%S.%f')",
+                [ms],
+                |r| r.get(0),
+            )
+            .expect("strftime");
+        assert_eq!(bucket_label(ms), sql, "{ms}");
+    }
+    for url in [
+        "https://tv.example/watch/1",
+        "http://a.b:8080/x?y",
+        "https://host.only",
+        "https:///no-host",
+        "://no-scheme/x",
+        "no scheme at all",
+        "mailto:someone@example.com",
+        "a:b://c/d",
+        "",
+        "https://ünï.example/é",
+    ] {
+        let sql: String = conn
+            .query_row(
+                "SELECT regexp_extract(?, '^[^:]+://([^/]+)', 1)",
+                [url],
+                |r| r.get(0),
+            )
+            .expect("regexp");
+        assert_eq!(host_of(url), sql, "{url}");
     }
 }

@@ -1,7 +1,7 @@
 //! Time buckets: Livepeer's time steps, mave's intervals and timeframes, on the UTC calendar.
 
-use crate::mave::{Span, SpanUnit};
-use crate::metrics::TimeStep;
+use crate::query::params::TimeStep;
+use crate::query::params::{Span, SpanUnit};
 use event_schema::civil_time::{civil_from_days, days_from_civil};
 
 /// The bucket of `started_ms` for `step` (epoch ms, UTC), as [`TimeStep`]'s SQL computes it.
@@ -34,9 +34,9 @@ pub(super) fn next_bucket(step: TimeStep, start: i64) -> i64 {
 
 /// `now - span` in epoch ms, as DuckDB subtracts an interval from a timestamp: fixed units exactly,
 /// months and years on the calendar with the day clamped to the month's last.
-pub(super) fn span_before(span: Span, now_ms: i64) -> Option<i64> {
+pub(super) fn span_before(span: Span, now_ms: i64) -> i64 {
     const DAY: i64 = 86_400_000;
-    let fixed = |unit: i64| now_ms.checked_sub(span.count.checked_mul(unit)?);
+    let fixed = |unit: i64| now_ms.saturating_sub(span.count.saturating_mul(unit));
     match span.unit {
         SpanUnit::Minute => fixed(60_000),
         SpanUnit::Hour => fixed(3_600_000),
@@ -44,7 +44,7 @@ pub(super) fn span_before(span: Span, now_ms: i64) -> Option<i64> {
         SpanUnit::Week => fixed(7 * DAY),
         SpanUnit::Month | SpanUnit::Year => {
             let months = if span.unit == SpanUnit::Year {
-                span.count.checked_mul(12)?
+                span.count.saturating_mul(12)
             } else {
                 span.count
             };
@@ -54,7 +54,9 @@ pub(super) fn span_before(span: Span, now_ms: i64) -> Option<i64> {
             let index = year * 12 + i64::from(month) - 1 - months;
             let (year, month) = (index.div_euclid(12), index.rem_euclid(12) as u32 + 1);
             let day = day.min(days_in_month(year, month));
-            Some(days_from_civil(year, month, day) * DAY + time_of_day)
+            days_from_civil(year, month, day)
+                .saturating_mul(DAY)
+                .saturating_add(time_of_day)
         }
     }
 }
@@ -101,4 +103,15 @@ pub(super) fn play_bucket(interval: Span, started_ms: i64) -> i64 {
             ) * DAY
         }
     }
+}
+
+/// A bucket (epoch ms, UTC) as mave labels it: `2023-05-02T00:00:00.000000`.
+pub(super) fn bucket_label(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }

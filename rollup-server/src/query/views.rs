@@ -1,6 +1,6 @@
 //! One tenant's views in memory: a row of numbers and dictionary ids per view, sorted by start.
 
-use crate::metrics::Dimension;
+use crate::query::params::Dimension;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::collections::HashMap;
 
@@ -33,6 +33,9 @@ pub(super) struct ViewRow {
     /// The view's played ranges: `TenantViews::ranges[ranges_from..ranges_from + ranges_len]`.
     pub(super) ranges_from: u32,
     pub(super) ranges_len: u32,
+    /// Its custom props that queries can match: `TenantViews::props[props_from..props_from + props_len]`.
+    pub(super) props_from: u32,
+    pub(super) props_len: u32,
 }
 
 /// One tenant's views and the strings they use.
@@ -47,6 +50,8 @@ pub struct TenantViews {
     /// The positions in `rows` of each content's views, ascending (queries of one content read only
     /// those).
     pub(super) by_content: FxHashMap<u32, Vec<u32>>,
+    /// Custom props of every view as (key, value) dictionary ids, sorted per view.
+    pub(super) props: Vec<(u32, u32)>,
 }
 
 /// One view as the store hands it over: its numbers, its dimension values in [`Dimension::ALL`]'s
@@ -66,6 +71,8 @@ pub struct ViewRecord<'a> {
     /// Who is watching, for concurrency: a hash of the session id (the view id without one).
     pub who: u64,
     pub ranges: &'a [(f64, f64)],
+    /// The custom props of its first event, as JSON text.
+    pub props: Option<&'a str>,
 }
 
 impl TenantViews {
@@ -90,6 +97,14 @@ impl TenantViews {
                 .or_default()
                 .push(position);
         }
+        let props_from = self.props.len() as u32;
+        if let Some(text) = view.props {
+            for (key, value) in matchable_props(text) {
+                let pair = (self.intern(&key), self.intern(&value));
+                self.props.push(pair);
+            }
+            self.props[props_from as usize..].sort_unstable();
+        }
         self.rows.push(ViewRow {
             started_ms: view.started_ms,
             viewer_key: view.viewer_key,
@@ -104,6 +119,8 @@ impl TenantViews {
             who: view.who,
             ranges_from,
             ranges_len: view.ranges.len() as u32,
+            props_from,
+            props_len: self.props.len() as u32 - props_from,
         });
     }
 
@@ -160,4 +177,44 @@ impl TenantViews {
             }
         }
     }
+}
+
+impl TenantViews {
+    /// The dictionary ids of `pairs` (custom prop keys and values), or `None` if one was never seen:
+    /// then no view matches.
+    pub(super) fn prop_ids(&self, pairs: &[(String, String)]) -> Option<Vec<(u32, u32)>> {
+        pairs
+            .iter()
+            .map(|(key, value)| {
+                Some((*self.ids.get(key.as_str())?, *self.ids.get(value.as_str())?))
+            })
+            .collect()
+    }
+
+    /// Whether `row` carries every one of `pairs` (dictionary ids).
+    pub(super) fn has_props(&self, row: &ViewRow, pairs: &[(u32, u32)]) -> bool {
+        let from = row.props_from as usize;
+        let mine = self
+            .props
+            .get(from..from + row.props_len as usize)
+            .unwrap_or_default();
+        pairs.iter().all(|pair| mine.binary_search(pair).is_ok())
+    }
+}
+
+/// The props of a props object that a mave `query` can match, each as the text it is matched by:
+/// a string as itself, anything else but null as its JSON (as DuckDB's `json_extract_string` gives
+/// it for the edge's JSON, whose object keys are sorted). Null matches nothing; text that is not a
+/// JSON object has no props.
+fn matchable_props(text: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) else {
+        return Vec::new();
+    };
+    map.into_iter()
+        .filter_map(|(key, value)| match value {
+            serde_json::Value::String(s) => Some((key, s)),
+            serde_json::Value::Null => None,
+            other => Some((key, other.to_string())),
+        })
+        .collect()
 }

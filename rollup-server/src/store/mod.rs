@@ -114,13 +114,6 @@ pub struct ObjectRecord<'a> {
     pub loaded_at_ms: i64,
 }
 
-/// Views per content id.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ContentViews {
-    pub content_id: String,
-    pub views: i64,
-}
-
 /// An API key's record (never the key string).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApiKeyRecord {
@@ -398,42 +391,6 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Views started per content id for one tenant (bots and views without a content id left out),
-    /// optionally limited to view starts in `[from_ms, to_ms)`.
-    pub fn views_by_content(
-        &self,
-        tenant_id: &str,
-        from_ms: Option<i64>,
-        to_ms: Option<i64>,
-    ) -> Result<Vec<ContentViews>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT content_id, count(*) AS views
-             FROM views
-             WHERE tenant_id = ? AND content_id IS NOT NULL
-               AND started_ms >= coalesce(?, started_ms) AND started_ms < coalesce(?, started_ms + 1)
-             GROUP BY content_id
-             ORDER BY views DESC, content_id",
-        )?;
-        let rows = stmt
-            .query_map(params![tenant_id, from_ms, to_ms], |row| {
-                Ok(ContentViews {
-                    content_id: row.get(0)?,
-                    views: row.get(1)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
-    /// View metrics for one tenant, grouped as the query asks (see [`crate::metrics`]).
-    pub fn view_metrics(
-        &self,
-        tenant_id: &str,
-        query: &crate::metrics::MetricsQuery,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
-        Ok(crate::metrics::view_metrics(&self.conn, tenant_id, query)?)
-    }
-
     /// Read connections to this store's database (see [`crate::store::readers`]).
     pub fn readers(
         &self,
@@ -442,24 +399,6 @@ impl Store {
     ) -> Result<crate::store::readers::Readers, StoreError> {
         Ok(crate::store::readers::Readers::new(
             &self.conn, count, budget,
-        )?)
-    }
-
-    /// The connection, for tests of query modules.
-    #[cfg(test)]
-    pub fn conn_for_tests(&self) -> &Connection {
-        &self.conn
-    }
-
-    /// Viewers now (see [`crate::metrics::realtime_viewers`]).
-    pub fn realtime_viewers(
-        &self,
-        tenant_id: &str,
-        since_ms: i64,
-        query: &crate::metrics::RealtimeQuery,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, StoreError> {
-        Ok(crate::metrics::realtime_viewers(
-            &self.conn, tenant_id, since_ms, query,
         )?)
     }
 
@@ -557,6 +496,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::ContentViews;
     use event_schema::{ClientEvent, EventType, GeoFields, UserAgentFields};
 
     #[test]
@@ -574,6 +514,12 @@ mod tests {
             on,
             "jemalloc's background purge must be on for the store's connections"
         );
+    }
+
+    /// The views per content the store holds for `tenant`, as the query layer reads them.
+    fn views_per_content(store: &Store, tenant: &str) -> Vec<ContentViews> {
+        let index = crate::query::ViewIndex::new(store.read_views(Some(tenant)).expect("read"));
+        index.views_by_content(tenant, None, None)
     }
 
     pub(crate) fn event(tenant: &str, eid: &str, view: &str, content: &str) -> StoredEvent {
@@ -674,7 +620,7 @@ mod tests {
         );
         let again = store.load_batch(&object("o1"), &events).expect("reload");
         assert!(!again.newly_loaded);
-        let views = store.views_by_content("acme", None, None).expect("query");
+        let views = views_per_content(&store, "acme");
         assert_eq!(
             views,
             vec![ContentViews {
@@ -696,7 +642,7 @@ mod tests {
             .load_batch(&object("o2"), &[e1, event("acme", "e3", "v3", "film-b")])
             .expect("load");
         assert_eq!((second.inserted, second.duplicates), (1, 1));
-        let views = store.views_by_content("acme", None, None).expect("query");
+        let views = views_per_content(&store, "acme");
         assert_eq!(views.iter().map(|v| v.views).sum::<i64>(), 2);
     }
 
@@ -712,7 +658,7 @@ mod tests {
             )
             .expect("load");
         assert_eq!(store.apply_retention(1_000).expect("retention"), 1);
-        let views = store.views_by_content("acme", None, None).expect("query");
+        let views = views_per_content(&store, "acme");
         assert_eq!(
             views,
             vec![ContentViews {
@@ -739,7 +685,7 @@ mod tests {
                 ],
             )
             .expect("load");
-        let acme = store.views_by_content("acme", None, None).expect("query");
+        let acme = views_per_content(&store, "acme");
         assert_eq!(
             acme,
             vec![ContentViews {

@@ -1,9 +1,10 @@
 //! Reads from the store into the in-memory views.
 
 use super::{Store, StoreError};
-use crate::metrics::Dimension;
+use crate::query::params::{number, Dimension, RealtimeQuery};
 use crate::query::views::{ViewRecord, DIMENSIONS};
 use crate::query::TenantViews;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 fn read_views(
@@ -12,12 +13,12 @@ fn read_views(
 ) -> Result<HashMap<String, TenantViews>, duckdb::Error> {
     let columns: Vec<String> = Dimension::ALL
         .iter()
-        .map(|d| format!("v.{}", d.sql()))
+        .map(|d| format!("v.{}", d.column()))
         .collect();
     let sql = format!(
         "SELECT v.tenant_id, v.started_ms, v.viewer_key, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
                 v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos,
-                v.last_ms, hash(coalesce(v.session_id, v.view_id))
+                v.last_ms, hash(coalesce(v.session_id, v.view_id)), v.props
          FROM views v
          LEFT JOIN (
              SELECT tenant_id, view_id, segment, list(from_s ORDER BY from_s) AS froms,
@@ -77,6 +78,7 @@ fn read_views(
             last_ms: row.get(after + 3)?,
             who: row.get(after + 4)?,
             ranges: &ranges,
+            props: text(row.get_ref(after + 5)?),
         });
     }
     if let Some((t, views)) = current {
@@ -99,5 +101,106 @@ impl Store {
         tenant: Option<&str>,
     ) -> Result<HashMap<String, TenantViews>, StoreError> {
         Ok(read_views(&self.conn, tenant)?)
+    }
+
+    /// [`realtime_viewers`] on the store's own connection.
+    pub fn realtime_viewers(
+        &self,
+        tenant_id: &str,
+        since_ms: i64,
+        query: &RealtimeQuery,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
+        Ok(realtime_viewers(&self.conn, tenant_id, since_ms, query)?)
+    }
+}
+
+/// Viewers now: distinct sessions (a view without a session id counts as its own) among view segments
+/// with an event received since `since_ms` (bots left out; a view id that has not started yet counts
+/// too), and the share of those views that had a fatal error. Dimensions are the views'.
+pub fn realtime_viewers(
+    conn: &duckdb::Connection,
+    tenant_id: &str,
+    since_ms: i64,
+    query: &RealtimeQuery,
+) -> Result<Vec<Map<String, Value>>, duckdb::Error> {
+    let groups: Vec<&str> = query.breakdown.iter().map(|d| d.column()).collect();
+    let select_groups: String = groups.iter().map(|g| format!("{g}, ")).collect();
+    let positions: Vec<String> = (1..=groups.len()).map(|i| i.to_string()).collect();
+    let group_by = if groups.is_empty() {
+        String::new()
+    } else {
+        format!("GROUP BY {}", positions.join(", "))
+    };
+    let sql = format!(
+        "SELECT {select_groups}
+            count(DISTINCT coalesce(session_id, view_id)) AS viewers,
+            coalesce((count(DISTINCT view_id) FILTER (WHERE fatal_error))::DOUBLE
+                     / nullif(count(DISTINCT view_id), 0), 0)::DOUBLE AS error_rate
+         FROM view_segments
+         WHERE tenant_id = ? AND last_received_ms >= ? AND (? IS NULL OR content_id = ?)
+         {group_by}"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let dims = query.breakdown.clone();
+    let content = query.content_id.clone();
+    let rows = stmt
+        .query_map(
+            duckdb::params![tenant_id, since_ms, content, content],
+            |row| {
+                let mut out = Map::new();
+                for (i, d) in dims.iter().enumerate() {
+                    if let Some(v) = row.get::<_, Option<String>>(i)? {
+                        out.insert(d.api_name().into(), Value::String(v));
+                    }
+                }
+                let viewers: i64 = row.get(dims.len())?;
+                let error_rate: f64 = row.get(dims.len() + 1)?;
+                out.insert("viewCount".into(), Value::from(viewers));
+                out.insert("errorRate".into(), number(error_rate));
+                Ok(out)
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.get("viewCount").and_then(Value::as_i64) != Some(0))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::definitions::{store, T0};
+    use serde_json::json;
+
+    #[test]
+    fn viewers_now_are_recent_sessions() {
+        let s = store();
+        // Every test event was received at T0: a window starting at T0 sees them, a later one none.
+        let all = s
+            .realtime_viewers("acme", T0, &RealtimeQuery::default())
+            .expect("q");
+        assert_eq!(
+            all[0]["viewCount"],
+            json!(3),
+            "v1, v2, v3 (no session ids: one each): {all:?}"
+        );
+        assert!((all[0]["errorRate"].as_f64().unwrap_or(0.0) - 1.0 / 3.0).abs() < 1e-9);
+        assert!(s
+            .realtime_viewers("acme", T0 + 1, &RealtimeQuery::default())
+            .expect("q")
+            .is_empty());
+        let by_country = RealtimeQuery {
+            breakdown: vec![Dimension::Country],
+            ..RealtimeQuery::default()
+        };
+        let mut rows: Vec<(Value, Value)> = s
+            .realtime_viewers("acme", T0, &by_country)
+            .expect("q")
+            .into_iter()
+            .map(|r| (r["country"].clone(), r["viewCount"].clone()))
+            .collect();
+        rows.sort_by_key(|r| r.0.to_string());
+        assert_eq!(rows, vec![(json!("DE"), json!(2)), (json!("US"), json!(1))]);
     }
 }
