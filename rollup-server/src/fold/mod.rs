@@ -231,26 +231,13 @@ impl FoldedLoad {
             received_at: e.received_at.unwrap_or(e.ts),
             kind: Some(ViewEventKind::of(&e.event_type)),
             fatal: e.fatal.unwrap_or(false),
-            content_id: e.content_id.as_deref(),
-            content_type: e.content_type.as_deref(),
-            session_id: e.session_id.as_deref(),
-            anonymous_id: e.anonymous_id.as_deref(),
             user_id: e.user_id.as_deref(),
             ttff_ms: e.ttff_ms,
             watched_ms: e.watched_ms,
             rebuffer_ms: e.rebuffer_ms,
             position_s: e.position_s,
             duration_s: e.duration_s,
-            page_url: e.page_url.as_deref(),
-            browser: e.browser.as_deref(),
-            os: e.os.as_deref(),
-            device_type: e.device_type.as_deref(),
-            device: e.device_model.as_deref().or(e.device_brand.as_deref()),
-            continent: e.continent.as_deref(),
-            country: e.country.as_deref(),
-            subdivision: e.subdivision.as_deref(),
-            timezone: e.timezone.as_deref(),
-            props: e.props.map(|p| p.0),
+            dims: view::dims_of(e),
             played: e.played.as_ref().map_or(&[], Ranges::as_slice),
         };
         let views = &mut self.views[tenant as usize];
@@ -470,8 +457,12 @@ mod tests {
             let v1 = &load.views[t1]["v1"];
             assert_eq!(v1.segments.len(), 1);
             let s = &v1.segments[0];
-            assert_eq!(s.dims.content_id.as_deref(), Some("c1"), "escapes decode");
-            assert_eq!(s.dims.props.as_deref(), Some("{\"plan\":\"free\"}"));
+            assert_eq!(
+                s.dims.get(view::Dim::ContentId),
+                Some("c1"),
+                "escapes decode"
+            );
+            assert_eq!(s.dims.get(view::Dim::Props), Some("{\"plan\":\"free\"}"));
             assert!(s.has_view_start);
         }
     }

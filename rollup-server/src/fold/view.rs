@@ -16,6 +16,8 @@
 //!   the greatest seen; sums and flags cover every event.
 
 /// More than this many ms without an event ends a view (the next event starts a new segment).
+use crate::decode::line::LakeEvent;
+
 pub const VIEW_IDLE_MS: i64 = 30 * 60 * 1000;
 
 /// The kinds of event the view rules look at.
@@ -52,69 +54,85 @@ pub struct ViewEvent<'a> {
     pub received_at: i64,
     pub kind: Option<ViewEventKind>,
     pub fatal: bool,
-    pub content_id: Option<&'a str>,
-    pub content_type: Option<&'a str>,
-    pub session_id: Option<&'a str>,
-    pub anonymous_id: Option<&'a str>,
     pub user_id: Option<&'a str>,
     pub ttff_ms: Option<i64>,
     pub watched_ms: Option<i64>,
     pub rebuffer_ms: Option<i64>,
     pub position_s: Option<f64>,
     pub duration_s: Option<f64>,
-    pub page_url: Option<&'a str>,
-    pub browser: Option<&'a str>,
-    pub os: Option<&'a str>,
-    pub device_type: Option<&'a str>,
-    /// Device model, else brand.
-    pub device: Option<&'a str>,
-    pub continent: Option<&'a str>,
-    pub country: Option<&'a str>,
-    pub subdivision: Option<&'a str>,
-    pub timezone: Option<&'a str>,
-    /// The props object as JSON text.
-    pub props: Option<&'a str>,
+    /// The values of its dimensions, by [`Dim`].
+    pub dims: [Option<&'a str>; DIMS],
     /// Media-time ranges `[from_s, to_s]` played.
     pub played: &'a [[f64; 2]],
 }
 
-/// The dimensions a segment takes from its first event.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SegmentDims {
-    pub content_id: Option<String>,
-    pub content_type: Option<String>,
-    pub session_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub page_url: Option<String>,
-    pub browser: Option<String>,
-    pub os: Option<String>,
-    pub device_type: Option<String>,
-    pub device: Option<String>,
-    pub continent: Option<String>,
-    pub country: Option<String>,
-    pub subdivision: Option<String>,
-    pub timezone: Option<String>,
-    pub props: Option<String>,
+/// Declares the dimensions a segment takes from its first event: each one's name, its column in
+/// `view_segments`, and how it is read off a lake event. The fold, the store's write and read, and
+/// the columns they name all come from this one list.
+macro_rules! dimensions {
+    ($($dim:ident => $column:literal, |$e:ident| $value:expr;)*) => {
+        /// A dimension a segment takes from its first event.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Dim {
+            $($dim),*
+        }
+
+        impl Dim {
+            /// Every dimension, in declaration order (`d as usize` is its place here).
+            pub const ALL: [Dim; [$($column),*].len()] = [$(Dim::$dim),*];
+
+            /// Its column in `view_segments`.
+            pub const fn column(self) -> &'static str {
+                match self {
+                    $(Dim::$dim => $column),*
+                }
+            }
+        }
+
+        /// The dimension values of a lake event, by [`Dim`].
+        pub fn dims_of<'e>(event: &'e LakeEvent<'_>) -> [Option<&'e str>; DIMS] {
+            [$({
+                let $e = event;
+                $value
+            }),*]
+        }
+    };
 }
+
+dimensions! {
+    ContentId => "content_id", |e| e.content_id.as_deref();
+    ContentType => "content_type", |e| e.content_type.as_deref();
+    SessionId => "session_id", |e| e.session_id.as_deref();
+    AnonymousId => "anonymous_id", |e| e.anonymous_id.as_deref();
+    PageUrl => "page_url", |e| e.page_url.as_deref();
+    Browser => "browser", |e| e.browser.as_deref();
+    Os => "os", |e| e.os.as_deref();
+    DeviceType => "device_type", |e| e.device_type.as_deref();
+    // The device's model, else its brand.
+    Device => "device", |e| e.device_model.as_deref().or(e.device_brand.as_deref());
+    Continent => "continent", |e| e.continent.as_deref();
+    Country => "country", |e| e.country.as_deref();
+    Subdivision => "subdivision", |e| e.subdivision.as_deref();
+    Timezone => "timezone", |e| e.timezone.as_deref();
+    // The props object as JSON text.
+    Props => "props", |e| e.props.map(|p| p.0);
+}
+
+/// How many dimensions a segment has.
+pub const DIMS: usize = Dim::ALL.len();
+
+/// The dimensions a segment takes from its first event, by [`Dim`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SegmentDims(pub [Option<String>; DIMS]);
 
 impl SegmentDims {
     fn of_event(e: &ViewEvent<'_>) -> SegmentDims {
-        SegmentDims {
-            content_id: owned(e.content_id),
-            content_type: owned(e.content_type),
-            session_id: owned(e.session_id),
-            anonymous_id: owned(e.anonymous_id),
-            page_url: owned(e.page_url),
-            browser: owned(e.browser),
-            os: owned(e.os),
-            device_type: owned(e.device_type),
-            device: owned(e.device),
-            continent: owned(e.continent),
-            country: owned(e.country),
-            subdivision: owned(e.subdivision),
-            timezone: owned(e.timezone),
-            props: owned(e.props),
-        }
+        SegmentDims(e.dims.map(owned))
+    }
+
+    /// One dimension's value.
+    pub fn get(&self, dim: Dim) -> Option<&str> {
+        self.0[dim as usize].as_deref()
     }
 }
 
@@ -488,10 +506,17 @@ mod tests {
             ts,
             received_at: ts.saturating_add(5),
             kind: Some(kind),
-            content_id: Some("c1"),
-            anonymous_id: Some("anon"),
+            dims: dims(&[(Dim::ContentId, "c1"), (Dim::AnonymousId, "anon")]),
             ..ViewEvent::default()
         }
+    }
+
+    fn dims(values: &[(Dim, &'static str)]) -> [Option<&'static str>; DIMS] {
+        let mut dims = [None; DIMS];
+        for (dim, value) in values {
+            dims[*dim as usize] = Some(*value);
+        }
+        dims
     }
 
     fn heartbeat(eid: &'static str, ts: i64, played: &'static [[f64; 2]]) -> ViewEvent<'static> {
@@ -630,12 +655,13 @@ mod tests {
                     ViewEventKind::RebufferStart,
                     ViewEventKind::End,
                 ][next(5) as usize];
+                let mut e = ev(&eids[i], ts, kind);
+                e.dims[Dim::Country as usize] = [None, Some("DE"), Some("FR")][next(3) as usize];
                 events.push(ViewEvent {
                     watched_ms: Some(next(3) as i64 * 1000),
-                    country: [None, Some("DE"), Some("FR")][next(3) as usize],
                     user_id: [None, Some("u1"), Some("u2")][next(3) as usize],
                     played: if next(2) == 0 { &played[i][..] } else { &[] },
-                    ..ev(&eids[i], ts, kind)
+                    ..e
                 });
             }
             let sorted = timeline(&events);
@@ -689,19 +715,16 @@ mod tests {
 
     #[test]
     fn dimensions_come_from_the_first_event() {
-        let mut t = timeline(&[ViewEvent {
-            country: Some("DE"),
-            props: Some("{}"),
-            ..heartbeat("b", 1000, &[])
-        }]);
-        t.add_event(&ViewEvent {
-            country: Some("FR"),
-            props: None,
-            ..ev("a", 0, ViewEventKind::ViewStart)
-        });
+        let mut later = heartbeat("b", 1000, &[]);
+        later.dims[Dim::Country as usize] = Some("DE");
+        later.dims[Dim::Props as usize] = Some("{}");
+        let mut t = timeline(&[later]);
+        let mut first = ev("a", 0, ViewEventKind::ViewStart);
+        first.dims[Dim::Country as usize] = Some("FR");
+        t.add_event(&first);
         let s = &t.segments[0];
-        assert_eq!(s.dims.country.as_deref(), Some("FR"));
-        assert_eq!(s.dims.props, None, "the first event had none");
+        assert_eq!(s.dims.get(Dim::Country), Some("FR"));
+        assert_eq!(s.dims.get(Dim::Props), None, "the first event had none");
         assert_eq!(s.started_ms, 0);
         assert_eq!(s.first_eid, "a");
     }

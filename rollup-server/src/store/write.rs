@@ -2,7 +2,7 @@
 //! links, fold the events into the stored state of the views they touch, and record the objects, all
 //! in one transaction, so a crash at any point leaves either nothing or everything.
 
-use crate::fold::view::{browser_engine, source_of, Segment, SegmentDims, SegmentRow, Timeline};
+use crate::fold::view::{browser_engine, source_of, Dim, Segment, SegmentRow, Timeline};
 use crate::fold::{fold_chunk, fold_objects, fold_threads, FoldedChunk, FoldedLoad, ViewMap};
 use crate::store::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
@@ -13,13 +13,136 @@ use duckdb::{params, Transaction};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// The state columns of `view_segments` (without `viewer_id` and `viewer_key`, which follow
-/// identify links and are set in SQL), in table order.
-const SEGMENT_COLUMNS: &str = "tenant_id, view_id, segment, started_ms, last_ms, last_received_ms,
-    first_eid, counted, has_view_start, has_first_frame, content_id, content_type, session_id,
-    anonymous_id, user_id, ttff_ms, watched_ms, rebuffer_ms, rebuffer_count, fatal_error,
-    reached_first_frame, ended, furthest_position_s, duration_s, page_url, source, browser,
-    browser_engine, os, device_type, device, continent, country, subdivision, timezone, props";
+/// Declares the columns of `view_segments` that hold a [`Segment`]'s own state, each named as its
+/// field: the write (Arrow columns) and the read of stored segments both come from this list.
+macro_rules! state_columns {
+    ($($field:ident),* $(,)?) => {
+        /// The state columns, in the order [`read_state`] reads them.
+        const STATE_COLUMNS: &[&str] = &[$(stringify!($field)),*];
+
+        /// The state columns of `rows`.
+        fn state_arrays(rows: &[(&str, &str, SegmentRow<'_>)]) -> Vec<(&'static str, ArrayRef)> {
+            vec![$((stringify!($field), column(rows.iter().map(|(_, _, row)| &row.state.$field)))),*]
+        }
+
+        /// Reads the state columns from `row`, the first at `at`.
+        fn read_state(row: &duckdb::Row<'_>, at: usize, segment: &mut Segment) -> duckdb::Result<()> {
+            let mut i = at;
+            $(
+                segment.$field = row.get(i)?;
+                i += 1;
+            )*
+            let _ = i;
+            Ok(())
+        }
+    };
+}
+
+state_columns!(
+    started_ms,
+    last_ms,
+    last_received_ms,
+    first_eid,
+    has_view_start,
+    has_first_frame,
+    user_id,
+    ttff_ms,
+    watched_ms,
+    rebuffer_ms,
+    rebuffer_count,
+    fatal_error,
+    ended,
+    furthest_position_s,
+    duration_s,
+);
+
+/// A value type of a stored column, as an Arrow array.
+trait ColumnValue {
+    fn array<'a>(values: impl Iterator<Item = &'a Self>) -> ArrayRef
+    where
+        Self: 'a;
+}
+
+impl ColumnValue for i64 {
+    fn array<'a>(values: impl Iterator<Item = &'a i64>) -> ArrayRef {
+        ints(values.map(|v| Some(*v)))
+    }
+}
+
+impl ColumnValue for Option<i64> {
+    fn array<'a>(values: impl Iterator<Item = &'a Option<i64>>) -> ArrayRef {
+        ints(values.copied())
+    }
+}
+
+impl ColumnValue for Option<f64> {
+    fn array<'a>(values: impl Iterator<Item = &'a Option<f64>>) -> ArrayRef {
+        floats(values.copied())
+    }
+}
+
+impl ColumnValue for bool {
+    fn array<'a>(values: impl Iterator<Item = &'a bool>) -> ArrayRef {
+        bools(values.copied())
+    }
+}
+
+impl ColumnValue for String {
+    fn array<'a>(values: impl Iterator<Item = &'a String>) -> ArrayRef {
+        strings(values.map(|v| Some(v.as_str())))
+    }
+}
+
+impl ColumnValue for Option<String> {
+    fn array<'a>(values: impl Iterator<Item = &'a Option<String>>) -> ArrayRef {
+        strings(values.map(|v| v.as_deref()))
+    }
+}
+
+fn column<'a, T: ColumnValue + 'a>(values: impl Iterator<Item = &'a T>) -> ArrayRef {
+    T::array(values)
+}
+
+/// Every column of `view_segments` for `rows` except `viewer_id` and `viewer_key` (they follow
+/// identify links and are set in SQL): the keys, the state, what follows from the segment's place
+/// in its timeline, the dimensions, and the columns derived from them.
+fn segment_columns(rows: &[(&str, &str, SegmentRow<'_>)]) -> Vec<(&'static str, ArrayRef)> {
+    let dim = |dim: Dim| strings(rows.iter().map(move |(_, _, row)| row.state.dims.get(dim)));
+    let mut columns = vec![
+        ("tenant_id", strings(rows.iter().map(|(t, _, _)| Some(*t)))),
+        ("view_id", strings(rows.iter().map(|(_, v, _)| Some(*v)))),
+        (
+            "segment",
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|(_, _, row)| row.segment),
+            )) as ArrayRef,
+        ),
+        ("counted", bools(rows.iter().map(|(_, _, row)| row.counted))),
+        (
+            "reached_first_frame",
+            bools(rows.iter().map(|(_, _, row)| row.reached_first_frame)),
+        ),
+    ];
+    columns.extend(state_arrays(rows));
+    columns.extend(Dim::ALL.map(|d| (d.column(), dim(d))));
+    columns.push((
+        "source",
+        strings(rows.iter().map(|(_, _, row)| {
+            row.state
+                .dims
+                .get(Dim::PageUrl)
+                .map(|url| source_of(url).unwrap_or(""))
+        })),
+    ));
+    columns.push((
+        "browser_engine",
+        strings(rows.iter().map(|(_, _, row)| {
+            let dims = &row.state.dims;
+            browser_engine(dims.get(Dim::Browser), dims.get(Dim::Os))
+        })),
+    ));
+    columns
+}
 
 impl Store {
     /// Loads batch objects (`blobs[i]` holds `objects[i]`, gzip NDJSON as the edge writes them) and
@@ -471,117 +594,7 @@ fn store_views(
             })
         })
         .collect();
-    let segments = {
-        let rows = &rows[..];
-        let state = |f: fn(&Segment) -> Option<&str>| {
-            strings(rows.iter().map(move |(_, _, row)| f(row.state)))
-        };
-        let dim = |f: fn(&SegmentDims) -> Option<&str>| {
-            strings(rows.iter().map(move |(_, _, row)| f(&row.state.dims)))
-        };
-        vec![
-            ("tenant_id", strings(rows.iter().map(|(t, _, _)| Some(*t)))),
-            ("view_id", strings(rows.iter().map(|(_, v, _)| Some(*v)))),
-            (
-                "segment",
-                Arc::new(Int32Array::from_iter_values(
-                    rows.iter().map(|(_, _, row)| row.segment),
-                )) as ArrayRef,
-            ),
-            (
-                "started_ms",
-                ints(rows.iter().map(|(_, _, row)| Some(row.state.started_ms))),
-            ),
-            (
-                "last_ms",
-                ints(rows.iter().map(|(_, _, row)| Some(row.state.last_ms))),
-            ),
-            (
-                "last_received_ms",
-                ints(
-                    rows.iter()
-                        .map(|(_, _, row)| Some(row.state.last_received_ms)),
-                ),
-            ),
-            ("first_eid", state(|s| Some(s.first_eid.as_str()))),
-            ("counted", bools(rows.iter().map(|(_, _, row)| row.counted))),
-            (
-                "has_view_start",
-                bools(rows.iter().map(|(_, _, row)| row.state.has_view_start)),
-            ),
-            (
-                "has_first_frame",
-                bools(rows.iter().map(|(_, _, row)| row.state.has_first_frame)),
-            ),
-            ("content_id", dim(|d| d.content_id.as_deref())),
-            ("content_type", dim(|d| d.content_type.as_deref())),
-            ("session_id", dim(|d| d.session_id.as_deref())),
-            ("anonymous_id", dim(|d| d.anonymous_id.as_deref())),
-            ("user_id", state(|s| s.user_id.as_deref())),
-            (
-                "ttff_ms",
-                ints(rows.iter().map(|(_, _, row)| row.state.ttff_ms)),
-            ),
-            (
-                "watched_ms",
-                ints(rows.iter().map(|(_, _, row)| Some(row.state.watched_ms))),
-            ),
-            (
-                "rebuffer_ms",
-                ints(rows.iter().map(|(_, _, row)| Some(row.state.rebuffer_ms))),
-            ),
-            (
-                "rebuffer_count",
-                ints(
-                    rows.iter()
-                        .map(|(_, _, row)| Some(row.state.rebuffer_count)),
-                ),
-            ),
-            (
-                "fatal_error",
-                bools(rows.iter().map(|(_, _, row)| row.state.fatal_error)),
-            ),
-            (
-                "reached_first_frame",
-                bools(rows.iter().map(|(_, _, row)| row.reached_first_frame)),
-            ),
-            (
-                "ended",
-                bools(rows.iter().map(|(_, _, row)| row.state.ended)),
-            ),
-            (
-                "furthest_position_s",
-                floats(rows.iter().map(|(_, _, row)| row.state.furthest_position_s)),
-            ),
-            (
-                "duration_s",
-                floats(rows.iter().map(|(_, _, row)| row.state.duration_s)),
-            ),
-            ("page_url", dim(|d| d.page_url.as_deref())),
-            (
-                "source",
-                dim(|d| {
-                    d.page_url
-                        .as_deref()
-                        .map(|url| source_of(url).unwrap_or(""))
-                }),
-            ),
-            ("browser", dim(|d| d.browser.as_deref())),
-            (
-                "browser_engine",
-                dim(|d| browser_engine(d.browser.as_deref(), d.os.as_deref())),
-            ),
-            ("os", dim(|d| d.os.as_deref())),
-            ("device_type", dim(|d| d.device_type.as_deref())),
-            ("device", dim(|d| d.device.as_deref())),
-            ("continent", dim(|d| d.continent.as_deref())),
-            ("country", dim(|d| d.country.as_deref())),
-            ("subdivision", dim(|d| d.subdivision.as_deref())),
-            ("timezone", dim(|d| d.timezone.as_deref())),
-            ("props", dim(|d| d.props.as_deref())),
-        ]
-    };
-    let segments = scan(segments)?;
+    let segments = scan(segment_columns(&rows))?;
     let ranges: Vec<(&str, &str, SegmentRow<'_>, (f64, f64))> = rows
         .iter()
         .flat_map(|&(t, v, row)| row.state.ranges.iter().map(move |&r| (t, v, row, r)))
@@ -608,7 +621,7 @@ fn store_views(
                 strings(
                     ranges
                         .iter()
-                        .map(|(_, _, row, _)| row.state.dims.content_id.as_deref()),
+                        .map(|(_, _, row, _)| row.state.dims.get(Dim::ContentId)),
                 ),
             ),
             (
@@ -658,10 +671,17 @@ fn read_stored_segments(
     tenant_index: &HashMap<&str, usize>,
     touched: &StagedBatch,
 ) -> Result<StoredSegments, StoreError> {
+    let columns: Vec<&str> = ["tenant_id", "view_id", "segment"]
+        .into_iter()
+        .chain(STATE_COLUMNS.iter().copied())
+        .chain(Dim::ALL.iter().map(|d| d.column()))
+        .collect();
     let mut stmt = tx.prepare(&format!(
-        "SELECT {SEGMENT_COLUMNS} FROM view_segments
-         SEMI JOIN staged(?) t ON view_segments.tenant_id = t.tenant_id AND view_segments.view_id = t.view_id"
+        "SELECT {} FROM view_segments
+         SEMI JOIN staged(?) t ON view_segments.tenant_id = t.tenant_id AND view_segments.view_id = t.view_id",
+        columns.join(", ")
     ))?;
+    let dims_at = 3 + STATE_COLUMNS.len();
     let mut rows = stmt.query(params![touched])?;
     let mut stored: StoredSegments = HashMap::new();
     while let Some(row) = rows.next()? {
@@ -669,40 +689,11 @@ fn read_stored_segments(
         let Some(&t) = tenant_index.get(tenant.as_str()) else {
             continue;
         };
-        let segment = Segment {
-            started_ms: row.get(3)?,
-            last_ms: row.get(4)?,
-            last_received_ms: row.get(5)?,
-            first_eid: row.get(6)?,
-            has_view_start: row.get(8)?,
-            has_first_frame: row.get(9)?,
-            dims: SegmentDims {
-                content_id: row.get(10)?,
-                content_type: row.get(11)?,
-                session_id: row.get(12)?,
-                anonymous_id: row.get(13)?,
-                page_url: row.get(24)?,
-                browser: row.get(26)?,
-                os: row.get(28)?,
-                device_type: row.get(29)?,
-                device: row.get(30)?,
-                continent: row.get(31)?,
-                country: row.get(32)?,
-                subdivision: row.get(33)?,
-                timezone: row.get(34)?,
-                props: row.get(35)?,
-            },
-            user_id: row.get(14)?,
-            ttff_ms: row.get(15)?,
-            watched_ms: row.get(16)?,
-            rebuffer_ms: row.get(17)?,
-            rebuffer_count: row.get(18)?,
-            fatal_error: row.get(19)?,
-            ended: row.get(21)?,
-            furthest_position_s: row.get(22)?,
-            duration_s: row.get(23)?,
-            ranges: Vec::new(),
-        };
+        let mut segment = Segment::default();
+        read_state(row, 3, &mut segment)?;
+        for (i, value) in segment.dims.0.iter_mut().enumerate() {
+            *value = row.get(dims_at + i)?;
+        }
         stored
             .entry((t, row.get(1)?))
             .or_default()
@@ -762,6 +753,85 @@ mod tests {
             .expect("write");
         }
         gz.finish().expect("gzip")
+    }
+
+    /// Every column of `view_segments` and `view_ranges`, as text, in a fixed order.
+    fn stored_views(store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT * FROM view_segments ORDER BY tenant_id, view_id, segment",
+            "SELECT * FROM view_ranges ORDER BY tenant_id, view_id, segment, from_s",
+        ] {
+            let mut stmt = store.conn.prepare(sql).expect("prepare");
+            let mut rows = stmt.query([]).expect("query");
+            while let Some(row) = rows.next().expect("row") {
+                let n = row.as_ref().column_count();
+                let cells: Vec<String> = (0..n)
+                    .map(|i| format!("{:?}", row.get_ref(i).expect("cell").to_owned()))
+                    .collect();
+                out.push(cells.join(" | "));
+            }
+        }
+        out
+    }
+
+    /// A view whose events arrive over several loads is stored exactly as if they had come in one:
+    /// every state column, dimension and range is read back from the store and folded again.
+    #[test]
+    fn a_view_loaded_in_parts_is_stored_as_the_view_loaded_at_once() {
+        let lines = [
+            r#"{"tenant_id":"t","eid":"a","type":"view_start","ts":1790000000000,"received_at":1790000000100,"anonymous_id":"anon","session_id":"s1","view_id":"v","content_id":"film","content_type":"vod","page_url":"https://tv.example/watch?x=1","browser":"Firefox","os":"Ubuntu","device_type":"desktop","device_brand":"Acme","continent":"EU","country":"DE","subdivision":"BE","timezone":"Europe/Berlin","props":{"plan":"pro"}}"#,
+            r#"{"tenant_id":"t","eid":"b","type":"first_frame","ts":1790000000700,"view_id":"v","ttff_ms":700,"country":"FR"}"#,
+            r#"{"tenant_id":"t","eid":"c","type":"rebuffer_start","ts":1790000005000,"view_id":"v","user_id":"u1"}"#,
+            r#"{"tenant_id":"t","eid":"d","type":"heartbeat","ts":1790000010000,"view_id":"v","watched_ms":9000,"rebuffer_ms":300,"position_s":9.5,"duration_s":600.0,"played":[[0.0,9.5]]}"#,
+            r#"{"tenant_id":"t","eid":"e","type":"error","ts":1790000011000,"view_id":"v","fatal":true}"#,
+            r#"{"tenant_id":"t","eid":"f","type":"heartbeat","ts":1790003000000,"view_id":"v","watched_ms":1000,"played":[[20.0,21.0]]}"#,
+            r#"{"tenant_id":"t","eid":"g","type":"ended","ts":1790003001000,"view_id":"v"}"#,
+        ];
+        let gz = |lines: &[&str]| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            for line in lines {
+                writeln!(gz, "{line}").expect("write");
+            }
+            gz.finish().expect("gzip")
+        };
+        fn record(key: &str) -> ObjectRecord<'_> {
+            ObjectRecord {
+                key,
+                tenant_id: Some("t"),
+                uploaded_ms: 1,
+                loaded_at_ms: 1,
+            }
+        }
+        let mut whole = Store::open_in_memory().expect("store");
+        whole
+            .load_objects(&[record("all")], &[&gz(&lines)])
+            .expect("load");
+        let mut parts = Store::open_in_memory().expect("store");
+        // Out of order, one or two events a load: each load reads the view back and folds into it.
+        for (i, part) in [
+            &lines[3..4],
+            &lines[1..3],
+            &lines[6..7],
+            &lines[0..1],
+            &lines[4..6],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = format!("part{i}");
+            parts
+                .load_objects(&[record(&key)], &[&gz(part)])
+                .expect("load");
+        }
+        let expected = stored_views(&whole);
+        assert_eq!(
+            expected.len(),
+            2 + 2,
+            "two segments (an idle gap), two ranges: {expected:#?}"
+        );
+        assert!(expected[0].contains("\"Acme\"") && expected[0].contains("\"DE\""));
+        assert_eq!(stored_views(&parts), expected);
     }
 
     /// Events stored by an earlier load are found however many there are (the check reads the
