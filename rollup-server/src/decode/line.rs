@@ -76,66 +76,164 @@ impl<'de> Deserialize<'de> for Ranges {
     }
 }
 
-/// One stored event line, with the fields a load uses (others are ignored).
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-pub struct LakeEvent<'a> {
-    #[serde(borrow)]
-    pub tenant_id: Cow<'a, str>,
-    #[serde(borrow)]
-    pub eid: Cow<'a, str>,
-    #[serde(borrow, rename = "type")]
-    pub event_type: Cow<'a, str>,
-    pub ts: i64,
-    #[serde(default)]
-    pub received_at: Option<i64>,
-    #[serde(borrow, default)]
-    pub anonymous_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub user_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub session_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub view_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub content_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub content_type: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub duration_s: Option<f64>,
-    #[serde(default)]
-    pub position_s: Option<f64>,
-    #[serde(borrow, default)]
-    pub page_url: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub ttff_ms: Option<i64>,
-    #[serde(default)]
-    pub watched_ms: Option<i64>,
-    #[serde(default)]
-    pub rebuffer_ms: Option<i64>,
-    #[serde(default)]
-    pub played: Option<Ranges>,
-    #[serde(default)]
-    pub fatal: Option<bool>,
-    #[serde(borrow, default)]
-    pub props: Option<RawJson<'a>>,
-    #[serde(borrow, default)]
-    pub browser: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub os: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub device_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub device_brand: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub device_model: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub continent: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub country: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub subdivision: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub timezone: Option<Cow<'a, str>>,
+/// Declares every field a load reads from a lake line: its name, its key in the line, the scanner
+/// method that reads its value, and its type. The struct, the key table ([`KEYS`]) and both fast
+/// paths' dispatch come from this one list, so a new field is one line here. String fields are read
+/// `by borrowed`; a required field must be in every line.
+macro_rules! lake_event {
+    (
+        required { $($(#[$rattr:meta])* $r:ident = $rkey:literal by $rread:ident: $rty:ty,)* }
+        optional { $($(#[$oattr:meta])* $o:ident = $okey:literal by $oread:ident: $oty:ty,)* }
+    ) => {
+        /// One stored event line, with the fields a load uses (others are ignored).
+        #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+        pub struct LakeEvent<'a> {
+            $($(#[$rattr])* #[serde(rename = $rkey)] pub $r: $rty,)*
+            $($(#[$oattr])* #[serde(default, rename = $okey)] pub $o: $oty,)*
+        }
+
+        #[allow(non_camel_case_types, dead_code)]
+        enum Field {
+            $($r,)*
+            $($o,)*
+        }
+
+        /// Each field's number: its bit in the set of keys a line has.
+        #[allow(non_upper_case_globals)]
+        mod field {
+            $(pub const $r: u32 = super::Field::$r as u32;)*
+            $(pub const $o: u32 = super::Field::$o as u32;)*
+        }
+
+        /// The keys a load reads, each with its field number.
+        const KEYS: [(&str, u32); [$($rkey,)* $($okey,)*].len()] =
+            [$(($rkey, field::$r),)* $(($okey, field::$o),)*];
+
+        /// The fields every line must have, as bits.
+        const REQUIRED: u64 = 0 $(| (1 << field::$r))*;
+
+        /// The string field of number `f` (`None` if it holds something else).
+        #[inline(always)]
+        fn string_slot<'e, 'a>(e: &'e mut LakeEvent<'a>, f: u32) -> Option<StringSlot<'e, 'a>> {
+            match f {
+                $(field::$r => string_slot!($rread, required, e.$r),)*
+                $(field::$o => string_slot!($oread, optional, e.$o),)*
+                _ => None,
+            }
+        }
+
+        /// Reads the non-string value of field `f` from `s` (the compact path, past a string or
+        /// `null`; the caller declines what returns `None`).
+        #[inline(always)]
+        fn read_value<'a>(e: &mut LakeEvent<'a>, f: u32, s: &mut Scan<'a, '_>) -> Option<()> {
+            match f {
+                $(field::$r => read_value!($rread, required, e.$r, s),)*
+                $(field::$o => read_value!($oread, optional, e.$o, s),)*
+                _ => None,
+            }
+        }
+
+        /// Reads the value of known field `f` from `s`, `null` included (the spaced path).
+        #[inline(always)]
+        fn read_spaced<'a>(e: &mut LakeEvent<'a>, f: u32, s: &mut Scan<'a, '_>) -> Option<()> {
+            match f {
+                $(field::$r => e.$r = s.$rread()?,)*
+                $(field::$o => e.$o = s.opt(Scan::$oread)?,)*
+                _ => return None,
+            }
+            Some(())
+        }
+    };
+}
+
+/// Where a string value goes: a required field, or an optional one.
+enum StringSlot<'e, 'a> {
+    Required(&'e mut Cow<'a, str>),
+    Optional(&'e mut Option<Cow<'a, str>>),
+}
+
+macro_rules! string_slot {
+    (borrowed, required, $place:expr) => {
+        Some(StringSlot::Required(&mut $place))
+    };
+    (borrowed, optional, $place:expr) => {
+        Some(StringSlot::Optional(&mut $place))
+    };
+    ($other:ident, $req:ident, $place:expr) => {
+        None
+    };
+}
+
+macro_rules! read_value {
+    // A string field holding something else: declined.
+    (borrowed, $req:ident, $place:expr, $s:ident) => {
+        None
+    };
+    ($read:ident, required, $place:expr, $s:ident) => {{
+        $place = $s.$read()?;
+        Some(())
+    }};
+    ($read:ident, optional, $place:expr, $s:ident) => {{
+        $place = Some($s.$read()?);
+        Some(())
+    }};
+}
+
+lake_event! {
+    required {
+        #[serde(borrow)]
+        tenant_id = "tenant_id" by borrowed: Cow<'a, str>,
+        #[serde(borrow)]
+        eid = "eid" by borrowed: Cow<'a, str>,
+        #[serde(borrow)]
+        event_type = "type" by borrowed: Cow<'a, str>,
+        ts = "ts" by i64: i64,
+    }
+    optional {
+        received_at = "received_at" by i64: Option<i64>,
+        #[serde(borrow)]
+        anonymous_id = "anonymous_id" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        user_id = "user_id" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        session_id = "session_id" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        view_id = "view_id" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        content_id = "content_id" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        content_type = "content_type" by borrowed: Option<Cow<'a, str>>,
+        duration_s = "duration_s" by f64: Option<f64>,
+        position_s = "position_s" by f64: Option<f64>,
+        #[serde(borrow)]
+        page_url = "page_url" by borrowed: Option<Cow<'a, str>>,
+        ttff_ms = "ttff_ms" by i64: Option<i64>,
+        watched_ms = "watched_ms" by i64: Option<i64>,
+        rebuffer_ms = "rebuffer_ms" by i64: Option<i64>,
+        played = "played" by ranges: Option<Ranges>,
+        fatal = "fatal" by bool: Option<bool>,
+        // serde_json takes any JSON value as raw text here; objects are what the edge writes.
+        #[serde(borrow)]
+        props = "props" by raw_object: Option<RawJson<'a>>,
+        #[serde(borrow)]
+        browser = "browser" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        os = "os" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        device_type = "device_type" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        device_brand = "device_brand" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        device_model = "device_model" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        continent = "continent" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        country = "country" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        subdivision = "subdivision" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        timezone = "timezone" by borrowed: Option<Cow<'a, str>>,
+    }
 }
 
 impl LakeEvent<'_> {
@@ -672,40 +770,6 @@ impl<'a> Scan<'a, '_> {
     }
 }
 
-/// The keys a load reads, each with its field number (the arms of [`parse_compact`] and
-/// [`parse_spaced`]).
-const KEYS: [(&str, u32); 29] = [
-    ("tenant_id", 0),
-    ("eid", 1),
-    ("type", 2),
-    ("ts", 3),
-    ("received_at", 4),
-    ("anonymous_id", 5),
-    ("user_id", 6),
-    ("session_id", 7),
-    ("view_id", 8),
-    ("content_id", 9),
-    ("content_type", 10),
-    ("duration_s", 11),
-    ("position_s", 12),
-    ("page_url", 13),
-    ("ttff_ms", 14),
-    ("watched_ms", 15),
-    ("rebuffer_ms", 16),
-    ("played", 17),
-    ("fatal", 18),
-    ("props", 19),
-    ("browser", 20),
-    ("os", 21),
-    ("device_type", 22),
-    ("device_brand", 23),
-    ("device_model", 24),
-    ("continent", 25),
-    ("country", 26),
-    ("subdivision", 27),
-    ("timezone", 28),
-];
-
 /// A key of at most 16 bytes as two little-endian words, zero past its end. Keys of a plain line
 /// have no zero byte, so the words name the key.
 const fn key_words(key: &[u8]) -> (u64, u64) {
@@ -852,32 +916,6 @@ impl<'q> Quotes<'q> {
     }
 }
 
-/// The optional string fields, by field index (see [`field_of`]).
-fn string_field<'e, 'a>(
-    e: &'e mut LakeEvent<'a>,
-    field: u32,
-) -> Option<&'e mut Option<Cow<'a, str>>> {
-    Some(match field {
-        5 => &mut e.anonymous_id,
-        6 => &mut e.user_id,
-        7 => &mut e.session_id,
-        8 => &mut e.view_id,
-        9 => &mut e.content_id,
-        10 => &mut e.content_type,
-        13 => &mut e.page_url,
-        20 => &mut e.browser,
-        21 => &mut e.os,
-        22 => &mut e.device_type,
-        23 => &mut e.device_brand,
-        24 => &mut e.device_model,
-        25 => &mut e.continent,
-        26 => &mut e.country,
-        27 => &mut e.subdivision,
-        28 => &mut e.timezone,
-        _ => return None,
-    })
-}
-
 /// The fast path for lines without whitespace between tokens, as the edge writes them: each key
 /// and string value is read off the line's quote map, with no scanning. None if the line has any
 /// other form (then [`parse_spaced`] reads it).
@@ -888,7 +926,7 @@ fn parse_compact<'a>(text: &'a str, map: &[u64], e: &mut LakeEvent<'a>) -> Optio
     }
     let mut quotes = Quotes::new(map);
     // Each known key once (serde_json refuses a repeated field).
-    let mut seen = 0u32;
+    let mut seen = 0u64;
     let mut at = 1;
     loop {
         let (open, close) = quotes.span(at)?;
@@ -905,23 +943,17 @@ fn parse_compact<'a>(text: &'a str, map: &[u64], e: &mut LakeEvent<'a>) -> Optio
         }
         let first = *bytes.get(at)?;
         match field {
-            Some(0..=2) => {
+            Some(f) if first == b'"' => {
                 let (value, after) = quotes.string(text, at)?;
-                let value = Cow::Borrowed(value);
-                match field {
-                    Some(0) => e.tenant_id = value,
-                    Some(1) => e.eid = value,
-                    _ => e.event_type = value,
+                match string_slot(e, f)? {
+                    StringSlot::Required(slot) => *slot = Cow::Borrowed(value),
+                    StringSlot::Optional(slot) => *slot = Some(Cow::Borrowed(value)),
                 }
                 at = after;
             }
-            Some(f) if first == b'"' => {
-                let (value, after) = quotes.string(text, at)?;
-                *string_field(e, f)? = Some(Cow::Borrowed(value));
-                at = after;
-            }
             None if first == b'"' => at = quotes.string(text, at)?.1,
-            Some(f) if first == b'n' && f != 3 => {
+            // `null` leaves an optional field out; a required one cannot be null.
+            Some(f) if first == b'n' && REQUIRED & (1 << f) == 0 => {
                 if bytes.get(at..at + 4) != Some(b"null") {
                     return None;
                 }
@@ -935,27 +967,12 @@ fn parse_compact<'a>(text: &'a str, map: &[u64], e: &mut LakeEvent<'a>) -> Optio
                     quotes: map,
                 };
                 match field {
-                    Some(3) => e.ts = s.i64()?,
-                    Some(4) => e.received_at = Some(s.i64()?),
-                    Some(11) => e.duration_s = Some(s.f64()?),
-                    Some(12) => e.position_s = Some(s.f64()?),
-                    Some(14) => e.ttff_ms = Some(s.i64()?),
-                    Some(15) => e.watched_ms = Some(s.i64()?),
-                    Some(16) => e.rebuffer_ms = Some(s.i64()?),
-                    Some(18) => e.fatal = Some(s.bool()?),
-                    Some(17) => {
-                        e.played = Some(s.ranges()?);
-                    }
-                    Some(19) => {
-                        e.props = Some(s.raw_object()?);
-                        quotes.skip_to(s.at);
-                    }
-                    None => {
-                        s.skip_value(1)?;
-                        quotes.skip_to(s.at);
-                    }
-                    // A string field holding something else.
-                    Some(_) => return None,
+                    Some(f) => read_value(e, f, &mut s)?,
+                    None => s.skip_value(1)?,
+                }
+                // Past a value that may hold quotes (props, or an unknown key's value).
+                if first == b'{' || field.is_none() {
+                    quotes.skip_to(s.at);
                 }
                 at = s.at;
             }
@@ -969,8 +986,7 @@ fn parse_compact<'a>(text: &'a str, map: &[u64], e: &mut LakeEvent<'a>) -> Optio
             _ => return None,
         }
     }
-    let required = 0b1111;
-    (at == bytes.len() && seen & required == required).then_some(())
+    (at == bytes.len() && seen & REQUIRED == REQUIRED).then_some(())
 }
 
 /// The fast path for plain lines in any spacing.
@@ -980,142 +996,22 @@ fn parse_spaced<'a>(text: &'a str, quotes: &[u64], e: &mut LakeEvent<'a>) -> Opt
         at: 0,
         quotes,
     };
-    let (mut tenant, mut eid, mut kind, mut ts) = (false, false, false, false);
     // Each known key once (serde_json refuses a repeated field).
-    let mut seen = 0u32;
-    let mut once = |bit: u32| -> Option<()> {
-        let first = seen & (1 << bit) == 0;
-        seen |= 1 << bit;
-        first.then_some(())
-    };
+    let mut seen = 0u64;
     s.eat(b'{')?;
     if s.eat(b'}').is_none() {
         loop {
             let key = s.string()?;
             s.eat(b':')?;
-            match field_of(key).unwrap_or(u32::MAX) {
-                0 => {
-                    once(0)?;
-                    e.tenant_id = Cow::Borrowed(s.string()?);
-                    tenant = true;
+            match field_of(key) {
+                Some(f) => {
+                    if seen & (1 << f) != 0 {
+                        return None;
+                    }
+                    seen |= 1 << f;
+                    read_spaced(e, f, &mut s)?;
                 }
-                1 => {
-                    once(1)?;
-                    e.eid = Cow::Borrowed(s.string()?);
-                    eid = true;
-                }
-                2 => {
-                    once(2)?;
-                    e.event_type = Cow::Borrowed(s.string()?);
-                    kind = true;
-                }
-                3 => {
-                    once(3)?;
-                    e.ts = s.i64()?;
-                    ts = true;
-                }
-                4 => {
-                    once(4)?;
-                    e.received_at = s.opt(Scan::i64)?;
-                }
-                5 => {
-                    once(5)?;
-                    e.anonymous_id = s.opt(Scan::borrowed)?;
-                }
-                6 => {
-                    once(6)?;
-                    e.user_id = s.opt(Scan::borrowed)?;
-                }
-                7 => {
-                    once(7)?;
-                    e.session_id = s.opt(Scan::borrowed)?;
-                }
-                8 => {
-                    once(8)?;
-                    e.view_id = s.opt(Scan::borrowed)?;
-                }
-                9 => {
-                    once(9)?;
-                    e.content_id = s.opt(Scan::borrowed)?;
-                }
-                10 => {
-                    once(10)?;
-                    e.content_type = s.opt(Scan::borrowed)?;
-                }
-                11 => {
-                    once(11)?;
-                    e.duration_s = s.opt(Scan::f64)?;
-                }
-                12 => {
-                    once(12)?;
-                    e.position_s = s.opt(Scan::f64)?;
-                }
-                13 => {
-                    once(13)?;
-                    e.page_url = s.opt(Scan::borrowed)?;
-                }
-                14 => {
-                    once(14)?;
-                    e.ttff_ms = s.opt(Scan::i64)?;
-                }
-                15 => {
-                    once(15)?;
-                    e.watched_ms = s.opt(Scan::i64)?;
-                }
-                16 => {
-                    once(16)?;
-                    e.rebuffer_ms = s.opt(Scan::i64)?;
-                }
-                17 => {
-                    once(17)?;
-                    e.played = s.opt(Scan::ranges)?;
-                }
-                18 => {
-                    once(18)?;
-                    e.fatal = s.opt(Scan::bool)?;
-                }
-                19 => {
-                    once(19)?;
-                    // serde_json takes any JSON value as raw text here; objects are what the edge writes.
-                    e.props = s.opt(Scan::raw_object)?;
-                }
-                20 => {
-                    once(20)?;
-                    e.browser = s.opt(Scan::borrowed)?;
-                }
-                21 => {
-                    once(21)?;
-                    e.os = s.opt(Scan::borrowed)?;
-                }
-                22 => {
-                    once(22)?;
-                    e.device_type = s.opt(Scan::borrowed)?;
-                }
-                23 => {
-                    once(23)?;
-                    e.device_brand = s.opt(Scan::borrowed)?;
-                }
-                24 => {
-                    once(24)?;
-                    e.device_model = s.opt(Scan::borrowed)?;
-                }
-                25 => {
-                    once(25)?;
-                    e.continent = s.opt(Scan::borrowed)?;
-                }
-                26 => {
-                    once(26)?;
-                    e.country = s.opt(Scan::borrowed)?;
-                }
-                27 => {
-                    once(27)?;
-                    e.subdivision = s.opt(Scan::borrowed)?;
-                }
-                28 => {
-                    once(28)?;
-                    e.timezone = s.opt(Scan::borrowed)?;
-                }
-                _ => s.skip_value(1)?,
+                None => s.skip_value(1)?,
             }
             s.skip_ws();
             match s.peek()? {
@@ -1129,7 +1025,7 @@ fn parse_spaced<'a>(text: &'a str, quotes: &[u64], e: &mut LakeEvent<'a>) -> Opt
         }
     }
     s.skip_ws();
-    (s.at == text.len() && tenant && eid && kind && ts).then_some(())
+    (s.at == text.len() && seen & REQUIRED == REQUIRED).then_some(())
 }
 
 #[cfg(test)]
