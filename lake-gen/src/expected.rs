@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 /// A breakdown dimension, by its API name.
-pub const DIMENSIONS: [&str; 13] = [
+pub const DIMENSIONS: [&str; 14] = [
     "playbackId",
     "contentType",
     "browser",
@@ -21,6 +21,7 @@ pub const DIMENSIONS: [&str; 13] = [
     "timezone",
     "viewerId",
     "source",
+    "playerName",
 ];
 
 /// The value of a dimension for a view (None: unknown, left out of answers).
@@ -45,6 +46,7 @@ pub fn dimension(view: &TruthView, name: &str) -> Option<String> {
         "timezone" => view.place.timezone.to_string(),
         "viewerId" => view.viewer_id.clone(),
         "source" => view.source.clone(),
+        "playerName" => view.player_name.to_string(),
         _ => return None,
     };
     Some(v)

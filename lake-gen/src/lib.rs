@@ -117,6 +117,9 @@ pub const PLACES: [Place; 6] = [
     },
 ];
 
+/// Players the views are played in.
+const PLAYERS: [&str; 4] = ["hls.js", "shaka-player", "video.js", "html5"];
+
 /// Sites that embed the player.
 pub const SITES: [&str; 3] = ["tv.example", "blog.example.org", "news.example.net"];
 
@@ -181,6 +184,8 @@ pub struct TruthView {
     pub place: Place,
     /// The `plan` custom prop of the view's first event.
     pub plan: Option<&'static str>,
+    /// The player its events name.
+    pub player_name: &'static str,
 }
 
 /// What to generate.
@@ -428,6 +433,9 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         let mut events: Vec<StoredEvent> = Vec::new();
         let mut seq = 0u32;
         let mut base = template(&tenant);
+        // The player from the view's number (drawing it would change every later draw).
+        let player_name = PLAYERS[(view_number % PLAYERS.len() as u64) as usize];
+        base.event.player_name = Some(player_name.into());
         base.event.anonymous_id = viewer.anonymous_id.clone();
         base.event.session_id = Some(session.clone());
         base.event.view_id = Some(view_id.clone());
@@ -484,6 +492,7 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             ua,
             place,
             plan: Some(plan),
+            player_name,
         };
         let outcome = rng.below(100);
         let mut seeks = 0u32;

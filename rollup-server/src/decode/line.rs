@@ -207,6 +207,8 @@ lake_event! {
         position_s = "position_s" by f64: Option<f64>,
         #[serde(borrow)]
         page_url = "page_url" by borrowed: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        player_name = "player_name" by borrowed: Option<Cow<'a, str>>,
         ttff_ms = "ttff_ms" by i64: Option<i64>,
         watched_ms = "watched_ms" by i64: Option<i64>,
         rebuffer_ms = "rebuffer_ms" by i64: Option<i64>,
@@ -786,25 +788,75 @@ const fn key_words(key: &[u8]) -> (u64, u64) {
     (lo, hi)
 }
 
-/// Where a key sits in [`KEY_TABLE`], from its first eight bytes and its length (no two of [`KEYS`]
-/// share both): a multiplier found by search gives each of them its own slot of 64 (the table's
-/// construction checks it at compile time). One multiply: the lookup is on the path of every key.
+/// [`KEY_TABLE`] has `1 << SLOT_BITS` slots: about four per key, so that a multiplier giving every
+/// key its own slot is found within a few dozen tries.
+const SLOT_BITS: u32 = 7;
+
+// The scanner reads a key as two 8-byte words.
+const _: () = {
+    let mut k = 0;
+    while k < KEYS.len() {
+        assert!(
+            KEYS[k].0.len() <= 16,
+            "a key of the lake line is at most 16 bytes"
+        );
+        k += 1;
+    }
+};
+
+/// Where a key sits in a table of `1 << SLOT_BITS` slots under multiplier `m`, from its first eight
+/// bytes and its length (no two of [`KEYS`] share both).
+const fn slot_of(m: u64, lo: u64, len: usize) -> usize {
+    ((lo ^ len as u64).wrapping_mul(m) >> (64 - SLOT_BITS)) as usize
+}
+
+/// Whether multiplier `m` gives every one of [`KEYS`] its own slot.
+const fn separates_keys(m: u64) -> bool {
+    let mut taken = [false; 1 << SLOT_BITS];
+    let mut k = 0;
+    while k < KEYS.len() {
+        let (lo, _) = key_words(KEYS[k].0.as_bytes());
+        let slot = slot_of(m, lo, KEYS[k].0.len());
+        if taken[slot] {
+            return false;
+        }
+        taken[slot] = true;
+        k += 1;
+    }
+    true
+}
+
+/// The first odd multiplier of a fixed sequence that gives every key its own slot, found at
+/// compile time (adding a key may pick another).
+const MULTIPLIER: u64 = {
+    let mut m: u64 = 0x0613_8C58_3C06_F837;
+    let mut tries = 0;
+    while !separates_keys(m) {
+        tries += 1;
+        assert!(
+            tries < 100_000,
+            "no multiplier separates the keys: raise SLOT_BITS (or two keys share their first 8 bytes and length)"
+        );
+        m = m
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407)
+            | 1;
+    }
+    m
+};
+
+/// Where a key sits in [`KEY_TABLE`]. One multiply: the lookup is on the path of every key.
 const fn key_slot(lo: u64, len: usize) -> usize {
-    ((lo ^ len as u64).wrapping_mul(0x0613_8C58_3C06_F837) >> 58) as usize
+    slot_of(MULTIPLIER, lo, len)
 }
 
 /// [`KEYS`] by [`key_slot`]: the key's words and field number (`u32::MAX`: no key).
-const KEY_TABLE: [(u64, u64, u32); 64] = {
-    let mut table = [(0u64, 0u64, u32::MAX); 64];
+const KEY_TABLE: [(u64, u64, u32); 1 << SLOT_BITS] = {
+    let mut table = [(0u64, 0u64, u32::MAX); 1 << SLOT_BITS];
     let mut k = 0;
     while k < KEYS.len() {
         let (lo, hi) = key_words(KEYS[k].0.as_bytes());
-        let slot = key_slot(lo, KEYS[k].0.len());
-        assert!(
-            table[slot].2 == u32::MAX,
-            "two keys share a slot: find another multiplier"
-        );
-        table[slot] = (lo, hi, KEYS[k].1);
+        table[key_slot(lo, KEYS[k].0.len())] = (lo, hi, KEYS[k].1);
         k += 1;
     }
     table

@@ -116,6 +116,7 @@ dimensions! {
     Timezone => "timezone", |e| e.timezone.as_deref();
     // The props object as JSON text.
     Props => "props", |e| e.props.map(|p| p.0);
+    PlayerName => "player_name", |e| e.player_name.as_deref();
 }
 
 /// How many dimensions a segment has.

@@ -20,11 +20,12 @@ pub enum Dimension {
     Timezone,
     ViewerId,
     Source,
+    PlayerName,
 }
 
 impl Dimension {
     /// Every dimension, in declaration order (`d as usize` is its position here).
-    pub const ALL: [Dimension; 13] = [
+    pub const ALL: [Dimension; 14] = [
         Dimension::ContentId,
         Dimension::ContentType,
         Dimension::Browser,
@@ -38,10 +39,11 @@ impl Dimension {
         Dimension::Timezone,
         Dimension::ViewerId,
         Dimension::Source,
+        Dimension::PlayerName,
     ];
 
     /// Every dimension with its API name (the first name is the one answered).
-    const NAMES: [(&'static str, Dimension); 14] = [
+    const NAMES: [(&'static str, Dimension); 15] = [
         ("playbackId", Dimension::ContentId),
         ("contentId", Dimension::ContentId),
         ("contentType", Dimension::ContentType),
@@ -56,6 +58,7 @@ impl Dimension {
         ("timezone", Dimension::Timezone),
         ("viewerId", Dimension::ViewerId),
         ("source", Dimension::Source),
+        ("playerName", Dimension::PlayerName),
     ];
 
     /// Parses an API name; the error lists the accepted ones.
@@ -98,6 +101,7 @@ impl Dimension {
             // The page the view started on, without query and fragment.
             Dimension::Source => "source",
             Dimension::BrowserEngine => "browser_engine",
+            Dimension::PlayerName => "player_name",
         }
     }
 }

@@ -64,6 +64,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "009_quarantine",
         include_str!("../../migrations/009_quarantine.sql"),
     ),
+    (
+        10,
+        "010_player_name",
+        include_str!("../../migrations/010_player_name.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
