@@ -86,6 +86,49 @@ fn no_query_route_answers_with_another_tenants_data_or_to_a_bad_token() {
             "{route} leaked globex data: {body}"
         );
     }
+    // The same through the cache, as dashboards read: globex asks first (its answer is kept under
+    // globex), then acme asks the same URL twice. Acme gets its own answer, computed (a miss) and
+    // then kept (a hit), never globex's.
+    let cached = |path: &str, token: &str| {
+        let r = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .expect("request");
+        let cache = r
+            .headers()
+            .get("x-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (r.status().as_u16(), cache, r.text().unwrap_or_default())
+    };
+    let mut hits = 0;
+    for route in routes.iter().filter(|r| !r.starts_with("/data/views/now")) {
+        let (status, _, globex_answer) = cached(route, &globex);
+        assert_eq!(status, 200, "{route}: {globex_answer}");
+        let (_, fresh) = get(route, &acme);
+        for _ in 0..2 {
+            let (status, cache, body) = cached(route, &acme);
+            assert_eq!(status, 200, "{route}: {body}");
+            assert_eq!(
+                body, fresh,
+                "{route} through the cache ({cache}) is acme's answer"
+            );
+            assert!(
+                !body.contains("globex"),
+                "{route} leaked globex data through the cache: {body}"
+            );
+            hits += usize::from(cache == "hit");
+        }
+        if globex_answer.contains("globex") {
+            assert_ne!(globex_answer, fresh, "{route}: the tenants' answers differ");
+        }
+    }
+    assert!(
+        hits >= routes.len() - 2,
+        "the second asks were cache hits: {hits}"
+    );
     let (_, filtered) = get(
         &format!("/data/views/query?viewerId={globex_viewer}"),
         &acme,

@@ -711,7 +711,8 @@ mod tests {
     #[test]
     fn a_view_id_without_view_start_is_no_view() {
         let t = timeline(&[heartbeat("a", 0, &[[0.0, 1.0]])]);
-        assert!(t.rows().all(|r| !r.counted));
+        let rows: Vec<bool> = t.rows().map(|r| r.counted).collect();
+        assert_eq!(rows, [false], "one segment, not a view");
     }
 
     #[test]
