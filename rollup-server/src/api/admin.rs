@@ -39,16 +39,15 @@ pub async fn ingest(
         // The refusal is held a moment: a client asking in a loop without reading Retry-After costs
         // a sleeping task instead of a core (24 000 refusals a second were measured without it).
         tokio::time::sleep(REFUSAL_HOLD).await;
-        return Err(ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            format!(
+        return Err(ApiError::TooManyRequests {
+            message: format!(
                 "this tenant has used its {} on-demand pulls (one more every {} s); the next is allowed \
                  in {seconds} s, and scheduled pulls go on meanwhile",
                 crate::pipeline::on_demand::BURST,
                 crate::pipeline::on_demand::REFILL.as_secs()
             ),
-        )
-        .retry_after(seconds));
+            retry_after_s: seconds,
+        });
     }
     let ticket = state.pipeline.on_demand.arrive();
     let report = state.pipeline.pull_on_demand(ticket).await?;

@@ -167,11 +167,10 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
                 .insert("x-cache", HeaderValue::from_static("miss"));
             response
         }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(serde_json::json!({ "error": format!("answer could not be read: {e}") })),
-        )
-            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be read for the cache");
+            super::ApiError::Internal.into_response()
+        }
     }
 }
 

@@ -59,13 +59,10 @@ pub async fn cors(State(state): State<AppState>, request: Request, next: Next) -
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
         if !allowed {
-            return (
-                StatusCode::FORBIDDEN,
-                axum::Json(serde_json::json!({
-                    "error": format!("origin `{origin}` is not allowed; start the server with --cors-origins {origin}")
-                })),
-            )
-                .into_response();
+            return super::ApiError::Forbidden(format!(
+                "origin `{origin}` is not allowed; start the server with --cors-origins {origin}"
+            ))
+            .into_response();
         }
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();

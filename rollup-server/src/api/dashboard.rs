@@ -110,13 +110,11 @@ pub fn dev_token_router(token: String) -> Router {
             get(move |headers: axum::http::HeaderMap| async move {
                 let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
                 if !host.is_some_and(is_loopback_host) {
-                    return (
-                        axum::http::StatusCode::FORBIDDEN,
-                        Json(serde_json::json!({
-                            "error": "the development token is only handed out to http://127.0.0.1 or http://localhost"
-                        })),
+                    return super::ApiError::Forbidden(
+                        "the development token is only handed out to http://127.0.0.1 or http://localhost"
+                            .into(),
                     )
-                        .into_response();
+                    .into_response();
                 }
                 ([(header::CACHE_CONTROL, "no-store")], Json(body.clone())).into_response()
             }),

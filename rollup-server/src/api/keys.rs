@@ -184,10 +184,9 @@ pub async fn revoke_key(
     })
     .await?;
     if !found {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("no key `{key_id}` for this tenant"),
-        ));
+        return Err(ApiError::NotFound(format!(
+            "no key `{key_id}` for this tenant"
+        )));
     }
     let pushed = push_key_policies(&state.pipeline.store, &state.pipeline.lake).await?;
     Ok(Json(serde_json::json!({

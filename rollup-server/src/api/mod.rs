@@ -87,14 +87,6 @@ async fn read_body_in_time(
     next: axum::middleware::Next,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let refused = |status: StatusCode, message: String| {
-        let mut response = ApiError::new(status, message).into_response();
-        response.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        response
-    };
     match tokio::time::timeout(
         BODY_READ_TIMEOUT,
         axum::body::to_bytes(body, MAX_BODY_BYTES),
@@ -105,17 +97,15 @@ async fn read_body_in_time(
             let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
             next.run(request).await
         }
-        Ok(Err(_)) => refused(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("the request body is larger than {MAX_BODY_BYTES} bytes, or was cut off"),
-        ),
-        Err(_) => refused(
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "the request body took longer than {} s to arrive",
-                BODY_READ_TIMEOUT.as_secs()
-            ),
-        ),
+        Ok(Err(_)) => ApiError::PayloadTooLarge(format!(
+            "the request body is larger than {MAX_BODY_BYTES} bytes, or was cut off"
+        ))
+        .into_response(),
+        Err(_) => ApiError::RequestTimeout(format!(
+            "the request body took longer than {} s to arrive",
+            BODY_READ_TIMEOUT.as_secs()
+        ))
+        .into_response(),
     }
 }
 
@@ -164,39 +154,75 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// An error answered as `{"error": "...", "details": ...}`.
+/// Why a request was not answered. Each kind has its status here and nowhere else; every message
+/// says what to fix (or, for a fault of ours, where to look).
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-    /// Seconds for `Retry-After` (a refusal that passes).
-    retry_after_s: Option<u64>,
+pub enum ApiError {
+    /// 400: a parameter or body the API cannot take.
+    BadRequest(String),
+    /// 401: no token, or one that is forged, expired or not ours.
+    Unauthorized(String),
+    /// 403: the token's role cannot do this, or the origin is not allowed.
+    Forbidden(String),
+    /// 404: nothing of the tenant's by that id.
+    NotFound(String),
+    /// 408: the body did not arrive in time (the connection is closed).
+    RequestTimeout(String),
+    /// 413: the body is larger than the API takes (the connection is closed).
+    PayloadTooLarge(String),
+    /// 429: the tenant is past its share; it may ask again after `retry_after_s`.
+    TooManyRequests { message: String, retry_after_s: u64 },
+    /// 503: the server is past its capacity or a query past its budget; again after `retry_after_s`.
+    Unavailable { message: String, retry_after_s: u64 },
+    /// 502: the edge could not be reached or refused.
+    BadGateway(String),
+    /// 500: a fault of ours, logged where it happened.
+    Internal,
 }
 
 impl ApiError {
-    /// An error with a status and a message that says what to fix.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            retry_after_s: None,
-        }
+    /// 400 Bad Request (a function, for `map_err`).
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(message.into())
     }
 
-    /// This error with a `Retry-After` of `seconds`.
-    pub fn retry_after(mut self, seconds: u64) -> ApiError {
-        self.retry_after_s = Some(seconds);
-        self
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     /// What the answer's `error` says.
     pub fn message(&self) -> &str {
-        &self.message
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::RequestTimeout(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::BadGateway(m)
+            | ApiError::TooManyRequests { message: m, .. }
+            | ApiError::Unavailable { message: m, .. } => m,
+            ApiError::Internal => "internal error; see the server log",
+        }
     }
 
-    /// 400 Bad Request.
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message)
+    fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after_s, .. }
+            | ApiError::Unavailable { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        }
     }
 }
 
@@ -204,13 +230,8 @@ impl From<PullError> for ApiError {
     fn from(e: PullError) -> ApiError {
         tracing::error!(error = %e, "request failed");
         match e {
-            PullError::Lake(lake) => {
-                ApiError::new(StatusCode::BAD_GATEWAY, format!("edge: {lake}"))
-            }
-            _ => ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the server log",
-            ),
+            PullError::Lake(lake) => ApiError::BadGateway(format!("edge: {lake}")),
+            _ => ApiError::Internal,
         }
     }
 }
@@ -218,32 +239,42 @@ impl From<PullError> for ApiError {
 impl From<crate::store::readers::ReadError> for ApiError {
     fn from(e: crate::store::readers::ReadError) -> ApiError {
         use crate::store::readers::ReadError;
-        let status = match &e {
-            ReadError::TenantBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ReadError::Overloaded { .. } | ReadError::OverBudget { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+        let retry_after_s = e.retry_after_s().unwrap_or(1);
+        match &e {
+            ReadError::TenantBusy { .. } => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after_s,
+            },
+            ReadError::Overloaded { .. } | ReadError::OverBudget { .. } => ApiError::Unavailable {
+                message: e.to_string(),
+                retry_after_s,
+            },
             ReadError::Store(_) | ReadError::TaskFailed(_) => {
                 tracing::error!(error = %e, "read failed");
-                return ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error; see the server log",
-                );
+                ApiError::Internal
             }
-        };
-        tracing::warn!(error = %e, "read refused");
-        let retry = e.retry_after_s().unwrap_or(1);
-        ApiError::new(status, e.to_string()).retry_after(retry)
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({ "error": self.message }))).into_response();
-        if let Some(seconds) = self.retry_after_s {
+        let mut response =
+            (self.status(), Json(json!({ "error": self.message() }))).into_response();
+        if let Some(seconds) = self.retry_after_s() {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        if matches!(
+            self,
+            ApiError::RequestTimeout(_) | ApiError::PayloadTooLarge(_)
+        ) {
+            // The rest of the body is not read: the connection cannot carry another request.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
         }
         response
     }
@@ -258,9 +289,8 @@ impl Auth {
         if self.0.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this needs a token with the admin role",
+            Err(ApiError::Forbidden(
+                "this needs a token with the admin role".into(),
             ))
         }
     }
@@ -281,15 +311,12 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "missing token: send `Authorization: Bearer <JWT>`",
-                )
+                ApiError::Unauthorized("missing token: send `Authorization: Bearer <JWT>`".into())
             })?;
         let claims = state
             .tokens
             .verify(token.trim(), crate::clock::now_ms() / 1000)
-            .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, e.to_string()))?;
+            .map_err(|e| ApiError::Unauthorized(e.to_string()))?;
         Ok(Auth(claims))
     }
 }
