@@ -115,10 +115,11 @@ impl QueryCache {
 }
 
 /// Serves GETs of a valid token's tenant from the cache (`x-cache: hit`), and stores successful JSON
-/// answers (`x-cache: miss`). The token is verified on every request, cached or not; the tenant, never
-/// the token, keys the cache, so no answer can reach another tenant.
+/// answers (`x-cache: miss`). The token is verified on every request, cached or not, once: the
+/// handler takes the verified claims from here. The tenant, never the token, keys the cache, so no
+/// answer can reach another tenant.
 pub async fn cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let tenant = request
+    let verified = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -128,14 +129,20 @@ pub async fn cached(State(state): State<AppState>, request: Request, next: Next)
                 .tokens
                 .verify(token.trim(), crate::clock::now_ms() / 1000)
                 .ok()
-        })
-        .map(|claims| claims.tenant);
+        });
     // Viewers "now" move with the clock: never cached.
     let cacheable = request.method() == Method::GET && request.uri().path() != "/data/views/now";
-    let (Some(tenant), true) = (tenant, cacheable) else {
-        // Refusals and non-GETs take the normal path (which answers them).
+    let Some(claims) = verified else {
+        // Refusals take the normal path (which answers them).
         return next.run(request).await;
     };
+    let tenant = claims.tenant.clone();
+    // The handler's `Auth` takes these claims instead of verifying the token again.
+    let mut request = request;
+    request.extensions_mut().insert(super::Verified(claims));
+    if !cacheable {
+        return next.run(request).await;
+    }
     let key = (tenant, request.uri().to_string());
     // `Cache-Control: no-cache` asks for a fresh answer (which is then kept).
     let fresh = request

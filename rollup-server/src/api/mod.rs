@@ -283,6 +283,10 @@ impl IntoResponse for ApiError {
 /// The verified claims of the request's bearer token.
 pub struct Auth(pub Claims);
 
+/// Claims the cache layer verified already (request extension, set only by [`cache::cached`]).
+#[derive(Clone)]
+pub(crate) struct Verified(pub(crate) Claims);
+
 impl Auth {
     /// Refuses tokens without the admin role.
     pub fn require_admin(&self) -> Result<(), ApiError> {
@@ -304,6 +308,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Auth, ApiError> {
+        if let Some(Verified(claims)) = parts.extensions.remove::<Verified>() {
+            return Ok(Auth(claims));
+        }
         let state = AppState::from_ref(state);
         let token = parts
             .headers
