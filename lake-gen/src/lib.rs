@@ -247,7 +247,7 @@ const MAX_BUFFERED_EVENTS: usize = 11_000_000;
 
 /// An event as the edge buffers it: its NDJSON line (with the full UA string of its request when the
 /// key opted in to keeping it, as the edge adds it), serialised at once because the line takes less
-/// than half the struct's memory (100 M lake: 8.8 GB at the cap, against 22 GB before reaching it).
+/// than half the struct's memory (what bounds a 100 M-event lake's generation).
 struct Buffered {
     received_at: i64,
     line: Box<[u8]>,

@@ -37,7 +37,7 @@ pub async fn ingest(
     {
         state.telemetry.refused();
         // The refusal is held a moment: a client asking in a loop without reading Retry-After costs
-        // a sleeping task instead of a core (24 000 refusals a second were measured without it).
+        // a sleeping task instead of a core (`make bench-hostile` runs such a client).
         tokio::time::sleep(REFUSAL_HOLD).await;
         return Err(ApiError::TooManyRequests {
             message: format!(

@@ -21,8 +21,8 @@ pub fn event_key(tenant_id: &str, eid: &str) -> i128 {
 /// A set of 128-bit hashes (an event's tenant hash xor its id hash: a collision between two events is
 /// as unlikely as one between two ids): open addressing with linear probing over one flat array.
 /// Sets of millions of random keys miss the CPU caches on every insert, so the layout is what
-/// matters: one 16-byte slot per key, found by the key's low bits (hashbrown measured 65 ns an insert
-/// here at 10 M random keys, this 20 ns).
+/// matters: one 16-byte slot per key, found by the key's low bits (a third of a general hash map's
+/// cost per insert at 10 M random keys).
 struct IdTable {
     slots: Vec<u128>,
     len: usize,

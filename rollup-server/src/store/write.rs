@@ -170,8 +170,8 @@ impl Store {
 
     /// [`Store::load_folded`], told whether the next chunk decodes meanwhile (`decoding`). If it
     /// does, DuckDB gets one thread: the decoding threads use the other cores, and DuckDB's idle
-    /// workers spinning for tasks cost more than its parallelism gains on these statements (10 M
-    /// events: 13.4 s and 21 CPU-s against 14.3 s and 23 CPU-s). The last chunk of a pull has
+    /// workers spinning for tasks cost more than its parallelism gains on these statements
+    /// (`make bench-rollup` shows the load's time and CPU). The last chunk of a pull has
     /// nothing beside it and gets DuckDB's default, every core.
     pub fn load_folded_beside(
         &mut self,
