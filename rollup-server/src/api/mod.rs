@@ -64,11 +64,16 @@ async fn time_queries(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_string();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
     state
         .telemetry
-        .queried(started.elapsed().as_micros() as u64);
+        .queried(&route, started.elapsed().as_secs_f64());
     if response.headers().contains_key(header::RETRY_AFTER) {
         state.telemetry.refused();
     }

@@ -35,10 +35,11 @@ pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
-/// `GET /metrics`: Prometheus text exposition (no tenant data: pipeline-wide figures only).
+/// `GET /metrics`: OpenMetrics text (no tenant data: pipeline-wide figures, and query durations
+/// by route template).
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, crate::telemetry::CONTENT_TYPE)],
         state.telemetry.render(now_ms()),
     )
 }
