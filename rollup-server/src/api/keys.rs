@@ -4,7 +4,8 @@
 use super::{ApiError, AppState, Auth};
 use crate::clock::now_ms;
 use crate::pipeline::pull::{push_key_policies, with_store};
-use crate::store::{ApiKeyRecord, Store, StoreError};
+use crate::store::keys::ApiKeyRecord;
+use crate::store::{Store, StoreError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
