@@ -363,13 +363,64 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
         objects: 0,
         bytes: 0,
     };
+    let contents = contents(config, &mut rng);
+    let user_agents = UserAgentMix::default();
+    let viewers = viewers(config, &mut rng, &user_agents);
+    let world = World {
+        config,
+        contents: &contents,
+        viewers: &viewers,
+        user_agents: &user_agents,
+        earliest_ms: config.now_ms - config.days.max(1) * 86_400_000,
+    };
+    let mut out = Generated::default();
+    let mut view_number = 0u64;
+    while out.events_written < config.events {
+        view_number += 1;
+        let view = world.view(&mut rng, view_number);
+        if view.seeks > 0 && !view.bot {
+            out.seek_views += 1;
+        }
+        // Retries: a few events reach the lake twice, in other objects.
+        let retries: Vec<StoredEvent> = view
+            .events
+            .iter()
+            .filter(|_| rng.chance(0.02))
+            .map(|e| {
+                let mut again = e.clone();
+                again.received_at += 3_600_000;
+                again
+            })
+            .collect();
+        out.distinct_events += view.events.len() as u64;
+        out.events_written += (view.events.len() + retries.len()) as u64;
+        for e in view.events.into_iter().chain(retries) {
+            writer.push(e, view.raw_user_agent)?;
+        }
+        out.views += 1;
+        if view.bot {
+            out.bot_views += 1;
+        } else if config.keep_truth {
+            out.truth.push(view.truth);
+            out.truth.extend(view.continuation);
+        }
+    }
+    world.identifies(&mut writer, &mut out)?;
+    writer.finish()?;
+    out.objects = writer.objects;
+    out.bytes = writer.bytes;
+    Ok(out)
+}
+
+/// The contents, a quarter of each kind.
+fn contents(config: &Config, rng: &mut Rng) -> Vec<Content> {
     let kinds = [
         ContentType::Film,
         ContentType::Series,
         ContentType::Short,
         ContentType::Live,
     ];
-    let contents: Vec<Content> = (0..config.contents.max(1))
+    (0..config.contents.max(1))
         .map(|i| {
             let kind = kinds[(i % 4) as usize];
             let duration_s = match kind {
@@ -383,16 +434,22 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
                 duration_s,
             }
         })
-        .collect();
-    // Viewers per tenant, each in one browser; a quarter identify, and pairs of anonymous ids share
-    // one user (two devices).
-    let user_agents = UserAgentMix::default();
-    let mut viewers: HashMap<String, Vec<Viewer>> = HashMap::new();
+        .collect()
+}
+
+/// Viewers per tenant, each in one browser; a quarter identify, and pairs of anonymous ids share one
+/// user (two devices).
+fn viewers(
+    config: &Config,
+    rng: &mut Rng,
+    user_agents: &UserAgentMix,
+) -> HashMap<String, Vec<Viewer>> {
+    let mut viewers = HashMap::new();
     for tenant in &config.tenants {
         let list = (0..config.viewers.max(1))
             .map(|i| Viewer {
                 anonymous_id: format!("anon-{tenant}-{i}"),
-                ua: user_agents.human(&mut rng),
+                ua: user_agents.human(rng),
                 identity: (i % 4 == 0).then(|| {
                     (
                         format!("user-{tenant}-{}", i / 8),
@@ -403,26 +460,68 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             .collect();
         viewers.insert(tenant.clone(), list);
     }
-    let keeps_user_agent = |tenant: &str| config.store_user_agent.iter().any(|t| t == tenant);
-    let mut out = Generated::default();
-    let mut view_number = 0u64;
-    let earliest = config.now_ms - config.days.max(1) * 86_400_000;
-    while out.events_written < config.events {
-        view_number += 1;
+    viewers
+}
+
+/// What views are drawn from.
+struct World<'a> {
+    config: &'a Config,
+    contents: &'a [Content],
+    viewers: &'a HashMap<String, Vec<Viewer>>,
+    user_agents: &'a UserAgentMix,
+    earliest_ms: i64,
+}
+
+/// One generated view: its events, and what it was.
+struct GeneratedView {
+    events: Vec<StoredEvent>,
+    truth: TruthView,
+    /// The view of its own that a playback resumed after 30 idle minutes makes.
+    continuation: Option<TruthView>,
+    seeks: u32,
+    bot: bool,
+    raw_user_agent: Option<&'static str>,
+}
+
+/// The events of one view as they are made: each a copy of the view's common fields.
+struct ViewEvents {
+    base: StoredEvent,
+    view_id: String,
+    seq: u32,
+    events: Vec<StoredEvent>,
+}
+
+impl ViewEvents {
+    fn emit(&mut self, kind: EventType, ts: i64, edit: impl FnOnce(&mut ClientEvent)) {
+        let mut e = self.base.clone();
+        e.event.event_type = kind;
+        e.event.ts = ts;
+        self.seq += 1;
+        e.event.eid = format!("{}-{}", self.view_id, self.seq);
+        e.received_at = ts + 300 + (self.seq as i64 * 7) % 1_700;
+        edit(&mut e.event);
+        self.events.push(e);
+    }
+}
+
+impl World<'_> {
+    /// Draws view number `view_number`: who watches what, where and how, and how it ends.
+    fn view(&self, rng: &mut Rng, view_number: u64) -> GeneratedView {
+        let config = self.config;
         let tenant = rng.pick(&config.tenants).clone();
-        let content = rng.pick(&contents);
-        let viewer = rng.pick(&viewers[&tenant]);
+        let content = rng.pick(self.contents);
+        let viewer = rng.pick(&self.viewers[&tenant]);
         let place = *rng.pick(&PLACES);
         let bot = rng.chance(0.02);
         // A crawler replays the page with its own UA; people watch in their browser.
         let ua = if bot {
-            user_agents.bot(&mut rng)
+            self.user_agents.bot(rng)
         } else {
             viewer.ua
         };
         let site = rng.pick(&SITES);
         let plan = if rng.chance(0.3) { "pro" } else { "free" };
-        let start = rng.between(earliest, config.now_ms - 4 * 3_600_000);
+        let start = rng.between(self.earliest_ms, config.now_ms - 4 * 3_600_000);
         let view_id = format!("view-{view_number}");
         let session = format!("sess-{}-{}", viewer.anonymous_id, start / 86_400_000);
         let page_url = format!(
@@ -430,21 +529,22 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             content.id,
             rng.below(3)
         );
-        let mut events: Vec<StoredEvent> = Vec::new();
-        let mut seq = 0u32;
         let mut base = template(&tenant);
         // The player from the view's number (drawing it would change every later draw).
         let player_name = PLAYERS[(view_number % PLAYERS.len() as u64) as usize];
         base.event.player_name = Some(player_name.into());
         base.event.anonymous_id = viewer.anonymous_id.clone();
-        base.event.session_id = Some(session.clone());
+        base.event.session_id = Some(session);
         base.event.view_id = Some(view_id.clone());
         base.event.content_id = Some(content.id.clone());
         base.event.content_type = Some(content.kind);
         base.event.duration_s = Some(content.duration_s);
-        base.event.page_url = Some(page_url.clone());
+        base.event.page_url = Some(page_url);
         base.user_agent = ua.fields();
-        let raw_user_agent = keeps_user_agent(&tenant).then_some(ua.user_agent);
+        let raw_user_agent = config
+            .store_user_agent
+            .contains(&tenant)
+            .then_some(ua.user_agent);
         base.geo = GeoFields {
             continent: Some(place.continent.into()),
             country: Some(place.country.into()),
@@ -453,25 +553,18 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             timezone: Some(place.timezone.into()),
             colo: Some("FRA".into()),
         };
-        let mut emit = |events: &mut Vec<StoredEvent>,
-                        kind: EventType,
-                        ts: i64,
-                        edit: &dyn Fn(&mut ClientEvent)| {
-            let mut e = base.clone();
-            e.event.event_type = kind;
-            e.event.ts = ts;
-            seq += 1;
-            e.event.eid = format!("{view_id}-{seq}");
-            e.received_at = ts + 300 + (seq as i64 * 7) % 1_700;
-            edit(&mut e.event);
-            events.push(e);
+        let mut events = ViewEvents {
+            base,
+            view_id: view_id.clone(),
+            seq: 0,
+            events: Vec::new(),
         };
-        emit(&mut events, EventType::ViewStart, start, &|e| {
+        events.emit(EventType::ViewStart, start, |e| {
             e.props.insert("plan".into(), Value::from(plan));
         });
         let mut truth = TruthView {
             tenant_id: tenant.clone(),
-            view_id: view_id.clone(),
+            view_id,
             segment: 0,
             started_ms: start,
             content_id: content.id.clone(),
@@ -494,257 +587,272 @@ pub fn generate(config: &Config, root: &Path) -> anyhow::Result<Generated> {
             plan: Some(plan),
             player_name,
         };
+        let mut playback = Playback {
+            events,
+            truth: &mut truth,
+            clock: start,
+            seeks: 0,
+        };
         let outcome = rng.below(100);
-        let mut seeks = 0u32;
-        let mut clock = start;
-        let mut continuation: Option<TruthView> = None;
+        let mut continuation = None;
         if outcome < 8 {
             // A fatal error before the first frame.
-            clock += rng.between(200, 5_000);
-            emit(&mut events, EventType::Error, clock, &|e| {
+            playback.clock += rng.between(200, 5_000);
+            playback.events.emit(EventType::Error, playback.clock, |e| {
                 e.fatal = Some(true);
                 e.error_code = Some("MEDIA_ERR_SRC_NOT_SUPPORTED".into());
             });
-            truth.fatal_error = true;
+            playback.truth.fatal_error = true;
         } else if outcome < 20 {
             // Left before the first frame.
             if rng.chance(0.5) {
-                clock += rng.between(500, 8_000);
-                emit(&mut events, EventType::ViewEnd, clock, &|_| {});
+                playback.clock += rng.between(500, 8_000);
+                playback
+                    .events
+                    .emit(EventType::ViewEnd, playback.clock, |_| {});
             }
         } else {
-            let ttff = rng.between(150, 4_000);
-            clock += ttff;
-            emit(&mut events, EventType::FirstFrame, clock, &|e| {
-                e.ttff_ms = Some(ttff)
-            });
-            truth.ttff_ms = Some(ttff);
-            truth.reached_first_frame = true;
-            // Media time in whole milliseconds, as the SDK rounds it.
-            let duration_ms = (content.duration_s * 1000.0) as i64;
-            let mut position_ms = if rng.chance(0.2) {
-                (content.duration_s * 0.3).floor() as i64 * 1000
+            continuation = playback.play(rng, content);
+        }
+        let seeks = playback.seeks;
+        let events = playback.events.events;
+        GeneratedView {
+            events,
+            truth,
+            continuation,
+            seeks,
+            bot,
+            raw_user_agent,
+        }
+    }
+
+    /// The identify calls, at the end (they claim the earlier views).
+    fn identifies(&self, writer: &mut LakeWriter, out: &mut Generated) -> anyhow::Result<()> {
+        for tenant in &self.config.tenants {
+            let keeps_user_agent = self.config.store_user_agent.iter().any(|t| t == tenant);
+            for viewer in &self.viewers[tenant] {
+                if let Some((user, ts)) = &viewer.identity {
+                    let mut e = template(tenant);
+                    e.event.event_type = EventType::Identify;
+                    e.event.ts = *ts;
+                    e.event.eid = format!("identify-{}", viewer.anonymous_id);
+                    e.event.anonymous_id = viewer.anonymous_id.clone();
+                    e.event.user_id = Some(user.clone());
+                    e.received_at = ts + 500;
+                    // Sent from the viewer's browser, like its views.
+                    e.user_agent = viewer.ua.fields();
+                    writer.push(e, keeps_user_agent.then_some(viewer.ua.user_agent))?;
+                    out.events_written += 1;
+                    out.distinct_events += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A view that reached its first frame, as it plays on.
+struct Playback<'t> {
+    events: ViewEvents,
+    truth: &'t mut TruthView,
+    /// Client time of the latest event.
+    clock: i64,
+    seeks: u32,
+}
+
+impl Playback<'_> {
+    /// First frame, heartbeats (with rebuffering and seeks) and an ending: the content's end, a
+    /// fatal error, or an idle tab that resumes; the view of its own that a resume after 30 idle
+    /// minutes makes, if any.
+    fn play(&mut self, rng: &mut Rng, content: &Content) -> Option<TruthView> {
+        let ttff = rng.between(150, 4_000);
+        self.clock += ttff;
+        self.events.emit(EventType::FirstFrame, self.clock, |e| {
+            e.ttff_ms = Some(ttff)
+        });
+        self.truth.ttff_ms = Some(ttff);
+        self.truth.reached_first_frame = true;
+        // Media time in whole milliseconds, as the SDK rounds it.
+        let duration_ms = (content.duration_s * 1000.0) as i64;
+        let mut position_ms = if rng.chance(0.2) {
+            (content.duration_s * 0.3).floor() as i64 * 1000
+        } else {
+            0
+        };
+        let want_ms = rng.between(3, (content.duration_s as i64).min(1_800)) * 1000;
+        // Watched times at which the viewer moves the playhead, latest first.
+        let mut seeks_at_ms: Vec<i64> = if rng.chance(SEEKING_VIEWS) {
+            let count = match rng.below(20) {
+                0..=11 => 1,
+                12..=16 => 2,
+                _ => 3,
+            };
+            let mut at: Vec<i64> = (0..count).map(|_| rng.between(1_000, want_ms)).collect();
+            at.sort_unstable_by(|a, b| b.cmp(a));
+            at
+        } else {
+            Vec::new()
+        };
+        let mut watched_ms = 0;
+        while watched_ms < want_ms && position_ms < duration_ms {
+            let step = (want_ms - watched_ms)
+                .min(10_000)
+                .min(duration_ms - position_ms);
+            let rebuffer = if rng.chance(0.12) {
+                rng.between(300, 3_000)
             } else {
                 0
             };
-            let want_ms = rng.between(3, (content.duration_s as i64).min(1_800)) * 1000;
-            // Watched times at which the viewer moves the playhead, latest first.
-            let mut seeks_at_ms: Vec<i64> = if rng.chance(SEEKING_VIEWS) {
-                let count = match rng.below(20) {
-                    0..=11 => 1,
-                    12..=16 => 2,
-                    _ => 3,
-                };
-                let mut at: Vec<i64> = (0..count).map(|_| rng.between(1_000, want_ms)).collect();
-                at.sort_unstable_by(|a, b| b.cmp(a));
-                at
-            } else {
-                Vec::new()
-            };
-            let mut watched_ms = 0;
-            while watched_ms < want_ms && position_ms < duration_ms {
-                let step = (want_ms - watched_ms)
-                    .min(10_000)
-                    .min(duration_ms - position_ms);
-                let rebuffer = if rng.chance(0.12) {
-                    rng.between(300, 3_000)
-                } else {
-                    0
-                };
-                if rebuffer > 0 {
-                    let at = seconds(position_ms);
-                    emit(&mut events, EventType::RebufferStart, clock + 1, &|e| {
+            if rebuffer > 0 {
+                let at = seconds(position_ms);
+                self.events
+                    .emit(EventType::RebufferStart, self.clock + 1, |e| {
                         e.position_s = Some(at)
                     });
-                }
-                // A seek inside this heartbeat's interval (away from its ends) splits its played
-                // range: the heartbeat reports both parts, as the SDK's do.
-                while seeks_at_ms.last().is_some_and(|&at| at < watched_ms + 500) {
+            }
+            // A seek inside this heartbeat's interval (away from its ends) splits its played
+            // range: the heartbeat reports both parts, as the SDK's do.
+            while seeks_at_ms.last().is_some_and(|&at| at < watched_ms + 500) {
+                seeks_at_ms.pop();
+            }
+            let seek = seeks_at_ms
+                .last()
+                .filter(|&&at| at <= watched_ms + step - 500)
+                .copied()
+                .and_then(|at| {
+                    let from_ms = position_ms + (at - watched_ms);
+                    seek_target_ms(rng, from_ms, duration_ms).map(|to_ms| (at, from_ms, to_ms))
+                });
+            let (played, progress, seeking) = match seek {
+                Some((at, from_ms, to_ms)) => {
                     seeks_at_ms.pop();
+                    let before = at - watched_ms;
+                    // Seeking takes a moment, neither watched nor rebuffering; `seek` is sent
+                    // when it ends (`seeked`).
+                    let seeking = rng.between(150, 1_500);
+                    let (from, to) = (seconds(from_ms), seconds(to_ms));
+                    self.events.emit(
+                        EventType::Seek,
+                        self.clock + rebuffer + before + seeking,
+                        |e| seek_fields(e, from, to),
+                    );
+                    self.seeks += 1;
+                    let after = (step - before).min(duration_ms - to_ms);
+                    let played = vec![[seconds(position_ms), from], [to, seconds(to_ms + after)]];
+                    position_ms = to_ms + after;
+                    (played, before + after, seeking)
                 }
-                let seek = seeks_at_ms
-                    .last()
-                    .filter(|&&at| at <= watched_ms + step - 500)
-                    .copied()
-                    .and_then(|at| {
-                        let from_ms = position_ms + (at - watched_ms);
-                        seek_target_ms(&mut rng, from_ms, duration_ms)
-                            .map(|to_ms| (at, from_ms, to_ms))
-                    });
-                let (played, progress, seeking) = match seek {
-                    Some((at, from_ms, to_ms)) => {
-                        seeks_at_ms.pop();
-                        let before = at - watched_ms;
-                        // Seeking takes a moment, neither watched nor rebuffering; `seek` is sent
-                        // when it ends (`seeked`).
-                        let seeking = rng.between(150, 1_500);
-                        let (from, to) = (seconds(from_ms), seconds(to_ms));
-                        emit(
-                            &mut events,
-                            EventType::Seek,
-                            clock + rebuffer + before + seeking,
-                            &|e| seek_fields(e, from, to),
-                        );
-                        seeks += 1;
-                        let after = (step - before).min(duration_ms - to_ms);
-                        let played =
-                            vec![[seconds(position_ms), from], [to, seconds(to_ms + after)]];
-                        position_ms = to_ms + after;
-                        (played, before + after, seeking)
-                    }
-                    None => {
-                        let played = vec![[seconds(position_ms), seconds(position_ms + step)]];
-                        position_ms += step;
-                        (played, step, 0)
-                    }
-                };
-                clock += progress + rebuffer + seeking;
-                let at = seconds(position_ms);
-                emit(&mut events, EventType::Heartbeat, clock, &|e| {
-                    e.watched_ms = Some(progress);
-                    e.rebuffer_ms = Some(rebuffer);
-                    e.played = Some(played.clone());
-                    e.position_s = Some(at);
-                });
-                truth.watched_ms += progress;
-                truth.rebuffer_ms += rebuffer;
-                truth.played.extend(played);
-                watched_ms += progress;
-            }
-            if position_ms >= duration_ms {
-                clock += 5;
-                let at = seconds(position_ms);
-                emit(&mut events, EventType::Ended, clock, &|e| {
-                    e.position_s = Some(at)
-                });
-            } else if rng.chance(0.04) {
-                clock += 500;
-                emit(&mut events, EventType::Error, clock, &|e| {
-                    e.fatal = Some(true);
-                    e.error_code = Some("MEDIA_ERR_NETWORK".into());
-                });
-                truth.fatal_error = true;
-            } else if rng.chance(0.06) {
-                // The tab sat idle (paused) for 40 minutes or more, then playback resumed. Seeks are
-                // activity like any event: one in the middle of the idle time keeps every gap within
-                // 30 minutes (one view); else the resumed part is a view of its own, which a seek on
-                // coming back starts.
-                let idle_seek = match rng.below(3) {
-                    0 => None,
-                    kind => seek_target_ms(&mut rng, position_ms, duration_ms).map(|to| (kind, to)),
-                };
-                let from = seconds(position_ms);
-                let mut next = match idle_seek {
-                    Some((1, to_ms)) => {
-                        clock += rng.between(15, 29) * 60_000;
-                        let to = seconds(to_ms);
-                        emit(&mut events, EventType::Seek, clock, &|e| {
-                            seek_fields(e, from, to)
-                        });
-                        seeks += 1;
-                        position_ms = to_ms;
-                        clock += rng.between(15, 29) * 60_000;
-                        None
-                    }
-                    seek_on_return => {
-                        clock += 40 * 60_000;
-                        let mut started_ms = clock + 10_000;
-                        if let Some((_, to_ms)) = seek_on_return {
-                            let to = seconds(to_ms);
-                            emit(&mut events, EventType::Seek, clock, &|e| {
-                                seek_fields(e, from, to)
-                            });
-                            seeks += 1;
-                            position_ms = to_ms;
-                            started_ms = clock;
-                        }
-                        Some(TruthView {
-                            segment: 1,
-                            started_ms,
-                            ttff_ms: None,
-                            watched_ms: 0,
-                            rebuffer_ms: 0,
-                            fatal_error: false,
-                            reached_first_frame: true,
-                            played: Vec::new(),
-                            plan: None,
-                            ..truth.clone()
-                        })
-                    }
-                };
-                for _ in 0..rng.between(1, 3) {
-                    if position_ms >= duration_ms - 10_000 {
-                        break;
-                    }
-                    clock += 10_000;
-                    let (from, to) = (seconds(position_ms), seconds(position_ms + 10_000));
-                    emit(&mut events, EventType::Heartbeat, clock, &|e| {
-                        e.watched_ms = Some(10_000);
-                        e.rebuffer_ms = Some(0);
-                        e.played = Some(vec![[from, to]]);
-                        e.position_s = Some(to);
-                    });
-                    let view = next.as_mut().unwrap_or(&mut truth);
-                    view.watched_ms += 10_000;
-                    view.played.push([from, to]);
-                    position_ms += 10_000;
+                None => {
+                    let played = vec![[seconds(position_ms), seconds(position_ms + step)]];
+                    position_ms += step;
+                    (played, step, 0)
                 }
-                continuation = next.filter(|v| v.watched_ms > 0);
-            }
-            if rng.chance(0.5) {
-                clock += 100;
-                emit(&mut events, EventType::ViewEnd, clock, &|_| {});
-            }
+            };
+            self.clock += progress + rebuffer + seeking;
+            let at = seconds(position_ms);
+            self.events.emit(EventType::Heartbeat, self.clock, |e| {
+                e.watched_ms = Some(progress);
+                e.rebuffer_ms = Some(rebuffer);
+                e.played = Some(played.clone());
+                e.position_s = Some(at);
+            });
+            self.truth.watched_ms += progress;
+            self.truth.rebuffer_ms += rebuffer;
+            self.truth.played.extend(played);
+            watched_ms += progress;
         }
-        if seeks > 0 && !bot {
-            out.seek_views += 1;
+        let mut continuation = None;
+        if position_ms >= duration_ms {
+            self.clock += 5;
+            let at = seconds(position_ms);
+            self.events
+                .emit(EventType::Ended, self.clock, |e| e.position_s = Some(at));
+        } else if rng.chance(0.04) {
+            self.clock += 500;
+            self.events.emit(EventType::Error, self.clock, |e| {
+                e.fatal = Some(true);
+                e.error_code = Some("MEDIA_ERR_NETWORK".into());
+            });
+            self.truth.fatal_error = true;
+        } else if rng.chance(0.06) {
+            continuation = self.idle_and_resume(rng, position_ms, duration_ms);
         }
-        // Retries: a few events reach the lake twice, in other objects.
-        let retries: Vec<StoredEvent> = events
-            .iter()
-            .filter(|_| rng.chance(0.02))
-            .map(|e| {
-                let mut again = e.clone();
-                again.received_at += 3_600_000;
-                again
-            })
-            .collect();
-        out.distinct_events += events.len() as u64;
-        out.events_written += (events.len() + retries.len()) as u64;
-        for e in events.into_iter().chain(retries) {
-            writer.push(e, raw_user_agent)?;
+        if rng.chance(0.5) {
+            self.clock += 100;
+            self.events.emit(EventType::ViewEnd, self.clock, |_| {});
         }
-        out.views += 1;
-        if bot {
-            out.bot_views += 1;
-        } else if config.keep_truth {
-            out.truth.push(truth);
-            out.truth.extend(continuation);
-        }
+        continuation
     }
-    // identify calls, at the end (they claim the earlier views).
-    for tenant in &config.tenants {
-        for viewer in &viewers[tenant] {
-            if let Some((user, ts)) = &viewer.identity {
-                let mut e = template(tenant);
-                e.event.event_type = EventType::Identify;
-                e.event.ts = *ts;
-                e.event.eid = format!("identify-{}", viewer.anonymous_id);
-                e.event.anonymous_id = viewer.anonymous_id.clone();
-                e.event.user_id = Some(user.clone());
-                e.received_at = ts + 500;
-                // Sent from the viewer's browser, like its views.
-                e.user_agent = viewer.ua.fields();
-                writer.push(e, keeps_user_agent(tenant).then_some(viewer.ua.user_agent))?;
-                out.events_written += 1;
-                out.distinct_events += 1;
+
+    /// The tab sat idle (paused) for 40 minutes or more, then playback resumed. Seeks are activity
+    /// like any event: one in the middle of the idle time keeps every gap within 30 minutes (one
+    /// view); else the resumed part is a view of its own, which a seek on coming back starts.
+    fn idle_and_resume(
+        &mut self,
+        rng: &mut Rng,
+        mut position_ms: i64,
+        duration_ms: i64,
+    ) -> Option<TruthView> {
+        let idle_seek = match rng.below(3) {
+            0 => None,
+            kind => seek_target_ms(rng, position_ms, duration_ms).map(|to| (kind, to)),
+        };
+        let from = seconds(position_ms);
+        let mut next = match idle_seek {
+            Some((1, to_ms)) => {
+                self.clock += rng.between(15, 29) * 60_000;
+                let to = seconds(to_ms);
+                self.events
+                    .emit(EventType::Seek, self.clock, |e| seek_fields(e, from, to));
+                self.seeks += 1;
+                position_ms = to_ms;
+                self.clock += rng.between(15, 29) * 60_000;
+                None
             }
+            seek_on_return => {
+                self.clock += 40 * 60_000;
+                let mut started_ms = self.clock + 10_000;
+                if let Some((_, to_ms)) = seek_on_return {
+                    let to = seconds(to_ms);
+                    self.events
+                        .emit(EventType::Seek, self.clock, |e| seek_fields(e, from, to));
+                    self.seeks += 1;
+                    position_ms = to_ms;
+                    started_ms = self.clock;
+                }
+                Some(TruthView {
+                    segment: 1,
+                    started_ms,
+                    ttff_ms: None,
+                    watched_ms: 0,
+                    rebuffer_ms: 0,
+                    fatal_error: false,
+                    reached_first_frame: true,
+                    played: Vec::new(),
+                    plan: None,
+                    ..self.truth.clone()
+                })
+            }
+        };
+        for _ in 0..rng.between(1, 3) {
+            if position_ms >= duration_ms - 10_000 {
+                break;
+            }
+            self.clock += 10_000;
+            let (from, to) = (seconds(position_ms), seconds(position_ms + 10_000));
+            self.events.emit(EventType::Heartbeat, self.clock, |e| {
+                e.watched_ms = Some(10_000);
+                e.rebuffer_ms = Some(0);
+                e.played = Some(vec![[from, to]]);
+                e.position_s = Some(to);
+            });
+            let view = next.as_mut().unwrap_or(self.truth);
+            view.watched_ms += 10_000;
+            view.played.push([from, to]);
+            position_ms += 10_000;
         }
+        next.filter(|v| v.watched_ms > 0)
     }
-    writer.finish()?;
-    out.objects = writer.objects;
-    out.bytes = writer.bytes;
-    Ok(out)
 }
 
 #[cfg(test)]
