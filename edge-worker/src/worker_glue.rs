@@ -32,31 +32,102 @@ fn start() {
     });
 }
 
-/// An error answered as `{"error": "...", "details": ...}` with a status.
-struct ApiError {
-    status: u16,
-    message: String,
-    details: Option<serde_json::Value>,
-    retry_after_s: Option<u64>,
+/// Why a request was not taken, answered as `{"error": "...", "details": ...}`. Each kind has its
+/// status here and nowhere else; every message says what to fix, or that nothing was stored.
+enum ApiError {
+    /// 400: a body or parameter the edge cannot take.
+    BadRequest(String),
+    /// 400: no event of the batch was valid; `details` lists why, event by event.
+    NoValidEvent(serde_json::Value),
+    /// 401: no API key, or a forged or revoked one; export routes without their secret.
+    Unauthorized(String),
+    /// 403: the key does not take events from this origin.
+    Forbidden(String),
+    /// 404: no such route or object.
+    NotFound(String),
+    /// 405: a known route with another method.
+    MethodNotAllowed(String),
+    /// 408: the body did not arrive in time.
+    RequestTimeout(String),
+    /// 413: the body is larger than the edge takes.
+    PayloadTooLarge(String),
+    /// 429: the key is past its rate limit; again after `retry_after_s`.
+    TooManyRequests {
+        message: String,
+        retry_after_s: Option<u64>,
+    },
+    /// 503: nothing was stored (a buffer or the lake could not take it); retry later.
+    Unavailable(String),
+    /// 500: a fault of ours, logged where it happened; nothing was stored.
+    Internal(&'static str),
 }
 
 impl ApiError {
-    fn new(status: u16, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-            details: None,
-            retry_after_s: None,
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest(message.into())
+    }
+    fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::Unauthorized(message.into())
+    }
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::NotFound(message.into())
+    }
+    fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::Forbidden(message.into())
+    }
+    fn method_not_allowed(message: impl Into<String>) -> ApiError {
+        ApiError::MethodNotAllowed(message.into())
+    }
+    fn request_timeout(message: impl Into<String>) -> ApiError {
+        ApiError::RequestTimeout(message.into())
+    }
+    fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::Unavailable(message.into())
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) | ApiError::NoValidEvent(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::RequestTimeout(_) => 408,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::TooManyRequests { .. } => 429,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
         }
     }
 
     fn into_response(self) -> Result<Response> {
-        let mut body = json!({ "error": self.message });
-        if let Some(details) = self.details {
+        let status = self.status();
+        let (message, details, retry_after_s) = match self {
+            ApiError::NoValidEvent(details) => (
+                "no event in the batch is valid; see `details`".to_string(),
+                Some(details),
+                None,
+            ),
+            ApiError::TooManyRequests {
+                message,
+                retry_after_s,
+            } => (message, None, retry_after_s),
+            ApiError::Internal(message) => (message.to_string(), None, None),
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::MethodNotAllowed(m)
+            | ApiError::RequestTimeout(m)
+            | ApiError::PayloadTooLarge(m)
+            | ApiError::Unavailable(m) => (m, None, None),
+        };
+        let mut body = json!({ "error": message });
+        if let Some(details) = details {
             body["details"] = details;
         }
-        let mut response = Response::from_json(&body)?.with_status(self.status);
-        if let Some(wait_s) = self.retry_after_s {
+        let mut response = Response::from_json(&body)?.with_status(status);
+        if let Some(wait_s) = retry_after_s {
             response
                 .headers_mut()
                 .set("Retry-After", &wait_s.to_string())?;
@@ -68,18 +139,17 @@ impl ApiError {
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> ApiError {
         console_error!("internal error: {e}");
-        ApiError::new(500, "internal error; the request was not stored, retry it")
+        ApiError::Internal("internal error; the request was not stored, retry it")
     }
 }
 
 impl From<BatchError> for ApiError {
     fn from(e: BatchError) -> ApiError {
-        let status = if matches!(e, BatchError::TooLarge(_)) {
-            413
+        if matches!(e, BatchError::TooLarge(_)) {
+            ApiError::PayloadTooLarge(e.to_string())
         } else {
-            400
-        };
-        ApiError::new(status, e.to_string())
+            ApiError::BadRequest(e.to_string())
+        }
     }
 }
 
@@ -147,11 +217,10 @@ async fn route(req: Request, env: &Env) -> ApiResult {
             authorize_export(&req, env)?;
             set_key_policies(req, env).await
         }
-        (_, "/v1/events" | "/v1/collect") => Err(ApiError::new(
-            405,
+        (_, "/v1/events" | "/v1/collect") => Err(ApiError::method_not_allowed(
             "method not allowed: use POST /v1/events or GET|POST /v1/collect",
         )),
-        _ => Err(ApiError::new(404, format!("no route for {path}"))),
+        _ => Err(ApiError::not_found(format!("no route for {path}"))),
     }
 }
 
@@ -166,7 +235,7 @@ fn config(env: &Env, name: &str) -> Option<String> {
 fn required_config(env: &Env, name: &str) -> std::result::Result<String, ApiError> {
     config(env, name).ok_or_else(|| {
         console_error!("{name} is not configured (set it with `wrangler secret put {name}`)");
-        ApiError::new(500, "the worker is not configured; see its logs")
+        ApiError::Internal("the worker is not configured; see its logs")
     })
 }
 
@@ -174,26 +243,9 @@ fn now_ms() -> i64 {
     Date::now().as_millis() as i64
 }
 
-/// A random UUID v4 from the platform's CSPRNG.
+/// A random UUID v4 (the platform's CSPRNG, `crypto.getRandomValues`).
 fn new_uuid() -> String {
-    let mut b = [0u8; 16];
-    // getrandom maps to crypto.getRandomValues in workers; it does not fail there.
-    let _ = getrandom::getrandom(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex_lower(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// The API key from `Authorization: Bearer` or, for `sendBeacon` and raw URLs, `?key=`.
@@ -210,15 +262,14 @@ fn authenticate(req: &Request, env: &Env) -> std::result::Result<ApiKey, ApiErro
             .map(|(_, v)| v.into_owned())
     };
     let Some(presented) = from_header.or_else(from_query) else {
-        return Err(ApiError::new(
-            401,
+        return Err(ApiError::unauthorized(
             "missing API key: send `Authorization: Bearer <key>` or `?key=<key>`",
         ));
     };
     let secret = required_config(env, "API_KEY_SECRET")?;
     ApiKeyVerifier::new(secret.as_bytes())
         .verify(presented.trim())
-        .map_err(|e| ApiError::new(401, e.to_string()))
+        .map_err(|e| ApiError::unauthorized(e.to_string()))
 }
 
 fn authorize_export(req: &Request, env: &Env) -> std::result::Result<(), ApiError> {
@@ -229,7 +280,9 @@ fn authorize_export(req: &Request, env: &Env) -> std::result::Result<(), ApiErro
     if same {
         Ok(())
     } else {
-        Err(ApiError::new(401, "export routes need the export secret"))
+        Err(ApiError::unauthorized(
+            "export routes need the export secret",
+        ))
     }
 }
 
@@ -285,13 +338,10 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> 
         match futures_util::future::select(read, deadline).await {
             futures_util::future::Either::Left((body, _)) => body?,
             futures_util::future::Either::Right(_) => {
-                return Err(ApiError::new(
-                    408,
-                    format!(
+                return Err(ApiError::request_timeout(format!(
                     "the request body took longer than {} s to arrive; nothing of it was stored",
                     BODY_READ_TIMEOUT.as_secs()
-                ),
-                ))
+                )))
             }
         }
     };
@@ -316,8 +366,8 @@ async fn post_events(mut req: Request, env: &Env) -> ApiResult {
     let outcome = ingest::ingest_batch(&body, &context, new_uuid)?;
     let receipt = outcome.receipt();
     if outcome.stored.is_empty() {
-        let mut error = ApiError::new(400, "no event in the batch is valid; see `details`");
-        error.details = Some(serde_json::to_value(&receipt.rejected).unwrap_or_default());
+        let error =
+            ApiError::NoValidEvent(serde_json::to_value(&receipt.rejected).unwrap_or_default());
         return Err(error);
     }
     buffer_events(&req, env, &context.key, &outcome.stored).await?;
@@ -338,7 +388,7 @@ async fn collect_raw(req: Request, env: &Env) -> ApiResult {
         &context,
         new_uuid,
     )
-    .map_err(|e| ApiError::new(400, e.to_string()))?;
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let eid = stored.event.eid.clone();
     buffer_events(&req, env, &context.key, std::slice::from_ref(&stored)).await?;
     let mut response = Response::ok(eid)?;
@@ -402,25 +452,21 @@ async fn buffer_events(
     let mut response = call_shard(env, shard, "/append", body).await?;
     match response.status_code() {
         200 => Ok(()),
-        refusal::REVOKED => Err(ApiError::new(401, "API key has been revoked")),
-        refusal::ORIGIN => Err(ApiError::new(
-            403,
+        refusal::REVOKED => Err(ApiError::unauthorized("API key has been revoked")),
+        refusal::ORIGIN => Err(ApiError::forbidden(
             "this API key only accepts events from its allowed origins",
         )),
         refusal::RATE_LIMITED => {
             let wait_s = response.text().await.unwrap_or_else(|_| "1".into());
-            let mut error = ApiError::new(
-                429,
-                format!("rate limit of this API key exceeded; retry in {wait_s} s"),
-            );
-            error.retry_after_s = wait_s.trim().parse().ok();
-            Err(error)
+            Err(ApiError::TooManyRequests {
+                message: format!("rate limit of this API key exceeded; retry in {wait_s} s"),
+                retry_after_s: wait_s.trim().parse().ok(),
+            })
         }
         status => {
             let text = response.text().await.unwrap_or_default();
             console_error!("buffer shard {shard} answered {status}: {text}");
-            Err(ApiError::new(
-                503,
+            Err(ApiError::unavailable(
                 "events could not be stored; retry later",
             ))
         }
@@ -439,10 +485,9 @@ async fn flush_all(env: &Env) -> ApiResult {
         let mut response = call_shard(env, shard, "/flush", String::new()).await?;
         if response.status_code() != 200 {
             let text = response.text().await.unwrap_or_default();
-            return Err(ApiError::new(
-                503,
-                format!("flush of shard {shard} failed: {text}"),
-            ));
+            return Err(ApiError::unavailable(format!(
+                "flush of shard {shard} failed: {text}"
+            )));
         }
         let shard_report: serde_json::Value = response.json().await?;
         report.objects += shard_report["objects"].as_u64().unwrap_or(0);
@@ -470,8 +515,7 @@ async fn set_key_policies(mut req: Request, env: &Env) -> ApiResult {
     for shard in 0..shard_count(env) {
         let response = call_shard(env, shard, "/key-policies", body.clone()).await?;
         if response.status_code() != 200 {
-            return Err(ApiError::new(
-                400,
+            return Err(ApiError::bad_request(
                 "key policies refused: expected {\"revoked\":[...],\"keys\":[...]}",
             ));
         }
@@ -533,14 +577,14 @@ async fn get_object(req: &Request, env: &Env) -> ApiResult {
         .find(|(k, _)| k == "key")
         .map(|(_, v)| v.into_owned())
     else {
-        return Err(ApiError::new(400, "`key` is required"));
+        return Err(ApiError::bad_request("`key` is required"));
     };
     let bucket = env.bucket("EVENTS")?;
     let Some(object) = bucket.get(key.clone()).execute().await? else {
-        return Err(ApiError::new(404, format!("no object `{key}`")));
+        return Err(ApiError::not_found(format!("no object `{key}`")));
     };
     let Some(body) = object.body() else {
-        return Err(ApiError::new(404, format!("object `{key}` has no body")));
+        return Err(ApiError::not_found(format!("object `{key}` has no body")));
     };
     // Streamed by the runtime: the worker never holds the object whole.
     let mut response = Response::from_body(body.response_body()?)?;
