@@ -19,7 +19,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::{Json, Router};
 use event_schema::api_key::ApiKeyVerifier;
 use serde_json::json;
@@ -115,23 +115,89 @@ async fn read_body_in_time(
 }
 
 /// The API's router.
-pub fn router(state: AppState) -> Router {
-    let queries = Router::new()
-        .route("/api/v1/views/by-content", get(views::views_by_content))
-        .route("/data/views/query", get(livepeer::views_query))
-        .route("/data/views/query/creator", get(livepeer::views_query))
-        .route(
+/// A route of the API: its path, the methods it answers, and their handlers.
+type Route = (
+    &'static str,
+    &'static [&'static str],
+    MethodRouter<AppState>,
+);
+
+/// The query routes: answered from the cache when they can be, and timed for `/metrics`.
+fn query_routes() -> Vec<Route> {
+    vec![
+        (
+            "/api/v1/views/by-content",
+            &["get"],
+            get(views::views_by_content),
+        ),
+        ("/data/views/query", &["get"], get(livepeer::views_query)),
+        (
+            "/data/views/query/creator",
+            &["get"],
+            get(livepeer::views_query),
+        ),
+        (
             "/data/views/query/total/{playback_id}",
+            &["get"],
             get(livepeer::views_total),
-        )
-        .route("/data/views/now", get(livepeer::views_now))
-        .route("/api/v1/concurrency", get(livepeer::concurrency))
-        .route("/api/v1/plays", get(mave::plays).post(mave::plays))
-        .route("/api/v1/sources", get(mave::sources).post(mave::sources))
-        .route(
+        ),
+        ("/data/views/now", &["get"], get(livepeer::views_now)),
+        ("/api/v1/concurrency", &["get"], get(livepeer::concurrency)),
+        (
+            "/api/v1/plays",
+            &["get", "post"],
+            get(mave::plays).post(mave::plays),
+        ),
+        (
+            "/api/v1/sources",
+            &["get", "post"],
+            get(mave::sources).post(mave::sources),
+        ),
+        (
             "/api/v1/engagement",
+            &["get", "post"],
             get(mave::engagement).post(mave::engagement),
-        )
+        ),
+    ]
+}
+
+/// The other routes of the API (the dashboard's pages and assets are not part of it).
+fn other_routes() -> Vec<Route> {
+    vec![
+        ("/health", &["get"], get(|| async { "ok" })),
+        ("/healthz", &["get"], get(ops::healthz)),
+        ("/metrics", &["get"], get(ops::metrics)),
+        ("/openapi.json", &["get"], get(ops::openapi)),
+        (
+            "/api/v1/keys",
+            &["get", "post"],
+            post(keys::create_key).get(keys::list_keys),
+        ),
+        (
+            "/api/v1/keys/{key_id}",
+            &["delete"],
+            delete(keys::revoke_key),
+        ),
+        ("/admin/ingest", &["post"], post(admin::ingest)),
+        ("/admin/quarantine", &["get"], get(admin::quarantine)),
+    ]
+}
+
+/// Every route of the API with its methods, as the router serves them.
+pub fn api_routes() -> Vec<(&'static str, &'static [&'static str])> {
+    query_routes()
+        .into_iter()
+        .chain(other_routes())
+        .map(|(path, methods, _)| (path, methods))
+        .collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut queries = Router::new();
+    for (path, _, handlers) in query_routes() {
+        queries = queries.route(path, handlers);
+    }
+    let queries = queries
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             cache::cached,
@@ -140,17 +206,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             time_queries,
         ));
-    Router::new()
-        .merge(queries)
-        .route("/health", get(|| async { "ok" }))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
-        .route("/api/v1/keys", post(keys::create_key).get(keys::list_keys))
-        .route("/api/v1/keys/{key_id}", delete(keys::revoke_key))
-        .route("/admin/ingest", post(admin::ingest))
-        .route("/admin/quarantine", get(admin::quarantine))
-        .merge(dashboard::router())
+    let mut app = Router::new().merge(queries);
+    for (path, _, handlers) in other_routes() {
+        app = app.route(path, handlers);
+    }
+    app.merge(dashboard::router())
         .layer(axum::middleware::from_fn(read_body_in_time))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
