@@ -87,12 +87,30 @@ fn spawn(name: &'static str, mut command: Command, log_dir: &Path, base_url: Str
     let child = command
         .spawn()
         .unwrap_or_else(|e| panic!("could not start {name}: {e}"));
+    reap_after_exit(child.id());
     Running {
         name,
         child,
         base_url,
         log_path,
     }
+}
+
+/// Stops process group `pgid` when this test process ends, however it ends: a process kept for
+/// the whole run (a pipeline shared by a binary's tests, in a `static`) is never dropped. The
+/// watcher leaves as soon as the group is gone (stopped on drop), so it never signals a reused id.
+fn reap_after_exit(pgid: u32) {
+    let watcher = format!(
+        "while kill -0 {parent} 2>/dev/null; do kill -0 -{pgid} 2>/dev/null || exit 0; sleep 1; done; \
+         kill -TERM -{pgid} 2>/dev/null; sleep 5; kill -KILL -{pgid} 2>/dev/null; true",
+        parent = std::process::id()
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &watcher])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }
 
 /// Waits until `GET {base_url}/health` answers 200.

@@ -1,6 +1,7 @@
 //! One event really travels HTTP -> edge worker (wrangler dev) -> local R2 -> rollup server -> DuckDB
-//! -> query API. The processes are started once; each check below uses its own tenant so that checks
-//! do not depend on each other's counts.
+//! -> query API. The processes are started once for the checks that share them ([`shared`]), which
+//! run one at a time, each with its own tenant, so that any one of them runs alone
+//! (`cargo test -p pipeline-tests --test pipeline cors_preflight`) and a failure hides no other.
 
 use pipeline_tests::{rollup_cli, start_rollup_server, start_worker_with_vars, Running};
 use reqwest::blocking::{Client, Response};
@@ -161,49 +162,59 @@ fn sorted_views(body: &Value) -> Vec<(String, i64)> {
     views
 }
 
-#[test]
-fn events_travel_from_the_edge_to_the_query_api() {
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let pipeline = Pipeline::start(scratch.path(), "main", &[]);
-
-    valid_batch_is_kept_beside_rejected_events_and_counted_once(&pipeline);
-    livepeer_sdk_reads_view_metrics_from_our_api(&pipeline);
-    health_and_prometheus_metrics_are_served(&pipeline);
-    forged_and_missing_keys_are_refused_with_401(&pipeline);
-    malformed_and_oversize_bodies_get_clear_errors(&pipeline);
-    raw_url_event_answers_its_eid_and_is_counted(&pipeline);
-    cors_preflight_is_answered(&pipeline);
-    every_ingest_rejection_has_its_status_and_message(&pipeline);
-    beacon_and_gzip_bodies_are_accepted(&pipeline);
-    raw_url_id_rules_hold_downstream(&pipeline);
-    a_failed_r2_write_loses_nothing(&pipeline);
-    a_flush_interrupted_after_its_r2_write_counts_once(&pipeline);
-    full_user_agents_are_stored_only_for_keys_that_opted_in(&pipeline);
-    a_video_played_in_chromium_comes_back_as_one_view(&pipeline, scratch.path());
-    events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
-        &pipeline,
-        scratch.path(),
-    );
-    revoked_key_is_refused(&pipeline);
-    keys_bound_to_origins_refuse_other_origins(&pipeline);
-    rate_limited_key_gets_429_with_retry_after(&pipeline);
-    queries_need_a_valid_token_and_see_only_their_tenant(&pipeline);
-    secrets_keys_and_tokens_never_reach_the_logs(&pipeline);
+/// The pipeline the checks below share: started by the first one that runs, stopped when the test
+/// binary ends (the harness stops its processes then). One check runs at a time; each uses its own
+/// tenant, so none depends on another's data or order.
+struct Shared {
+    scratch: tempfile::TempDir,
+    pipeline: Pipeline,
 }
 
-fn valid_batch_is_kept_beside_rejected_events_and_counted_once(p: &Pipeline) {
-    let (key, _) = p.create_key("acme");
+fn shared() -> std::sync::MutexGuard<'static, Shared> {
+    static SHARED: std::sync::OnceLock<std::sync::Mutex<Shared>> = std::sync::OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            let scratch = tempfile::tempdir().expect("tempdir");
+            let pipeline = Pipeline::start(scratch.path(), "main", &[]);
+            std::sync::Mutex::new(Shared { scratch, pipeline })
+        })
+        .lock()
+        // A check that failed leaves the pipeline as it was: the next check goes on.
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The test clip of the browser checks (made once).
+fn clip(scratch: &Path) -> std::path::PathBuf {
+    let video = scratch.join("clip.webm");
+    if !video.exists() {
+        make_video(&video, "320x180:rate=25", 20, "300k");
+    }
+    video
+}
+
+/// Sends `tenant` three views (two of big-buck-bunny, one of sintel; 10 s watched on the first),
+/// with a rejected event beside them: the key, the batch and the edge's receipt.
+fn three_views(p: &Pipeline, tenant: &str) -> (String, String, Value) {
+    let (key, _) = p.create_key(tenant);
     let batch = json!({"events": [
-        view_start("acme-e1", "v1", "big-buck-bunny"),
-        view_start("acme-e2", "v2", "big-buck-bunny"),
-        view_start("acme-e3", "v3", "sintel"),
-        {"type": "heartbeat", "ts": now_ms(), "eid": "acme-e4", "anonymous_id": "anon-1",
+        view_start(&format!("{tenant}-e1"), "v1", "big-buck-bunny"),
+        view_start(&format!("{tenant}-e2"), "v2", "big-buck-bunny"),
+        view_start(&format!("{tenant}-e3"), "v3", "sintel"),
+        {"type": "heartbeat", "ts": now_ms(), "eid": format!("{tenant}-e4"), "anonymous_id": "anon-1",
          "view_id": "v1", "content_id": "big-buck-bunny", "watched_ms": 10000, "played": [[0, 10]]},
         {"type": "teleport", "ts": now_ms(), "anonymous_id": "anon-1"},
     ]})
     .to_string();
     let (status, receipt) = p.post_events(&key, batch.clone());
     assert_eq!(status, 202, "{receipt}");
+    (key, batch, receipt)
+}
+
+#[test]
+fn valid_batch_is_kept_beside_rejected_events_and_counted_once() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    let (key, batch, receipt) = three_views(p, "acme");
     assert_eq!(receipt["accepted"], 4);
     assert_eq!(receipt["rejected"][0]["index"], 4);
     assert!(receipt["rejected"][0]["error"]
@@ -233,15 +244,20 @@ fn valid_batch_is_kept_beside_rejected_events_and_counted_once(p: &Pipeline) {
     );
 }
 
-/// The official `livepeer` npm SDK, pointed at the rollup server with `serverURL`, reads the views
-/// the first check sent for tenant `acme` (2 views of big-buck-bunny, 1 of sintel, all Chrome).
-fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
+/// The official `livepeer` npm SDK, pointed at the rollup server with `serverURL`, reads three views
+/// (2 of big-buck-bunny, 1 of sintel, all Chrome).
+#[test]
+fn livepeer_sdk_reads_view_metrics_from_our_api() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    three_views(p, "livepeer-sdk");
+    p.ingest("livepeer-sdk");
     let output = std::process::Command::new("node")
         .current_dir(pipeline_tests::repo_root())
         .args([
             "tests/livepeer_sdk_check.mjs",
             &p.server.base_url,
-            &p.admin_token("acme"),
+            &p.admin_token("livepeer-sdk"),
             "big-buck-bunny",
         ])
         .output()
@@ -299,7 +315,12 @@ fn livepeer_sdk_reads_view_metrics_from_our_api(p: &Pipeline) {
     );
 }
 
-fn health_and_prometheus_metrics_are_served(p: &Pipeline) {
+#[test]
+fn health_and_prometheus_metrics_are_served() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    three_views(p, "metrics-check");
+    p.ingest("metrics-check");
     let health = p
         .http
         .get(format!("{}/healthz", p.server.base_url))
@@ -363,9 +384,11 @@ fn make_video(path: &Path, size_and_rate: &str, seconds: u32, bitrate: &str) {
 /// A real video (made here with ffmpeg) plays in headless Chromium on the demo page with the SDK
 /// attached; after the rollup, the query API shows one view of it with its first frame reached,
 /// TTFF > 0, watch time close to the seconds played, and the browser as Chrome.
-fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Path) {
-    let video = scratch.join("clip.webm");
-    make_video(&video, "320x180:rate=25", 20, "300k");
+#[test]
+fn a_video_played_in_chromium_comes_back_as_one_view() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    let video = clip(shared.scratch.path());
     let (key, _) = p.create_key("browser-e2e");
     let run = p.run_browser(&key, &video, &["e2e-clip", "6"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");
@@ -393,7 +416,10 @@ fn a_video_played_in_chromium_comes_back_as_one_view(p: &Pipeline, scratch: &Pat
     );
 }
 
-fn forged_and_missing_keys_are_refused_with_401(p: &Pipeline) {
+#[test]
+fn forged_and_missing_keys_are_refused_with_401() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("forge-check");
     let forged = key.replace("forge-check", "someone-else");
     let body = json!({"events": [view_start("f1", "v1", "c1")]}).to_string();
@@ -411,7 +437,10 @@ fn forged_and_missing_keys_are_refused_with_401(p: &Pipeline) {
     assert_eq!(response.status().as_u16(), 401);
 }
 
-fn malformed_and_oversize_bodies_get_clear_errors(p: &Pipeline) {
+#[test]
+fn malformed_and_oversize_bodies_get_clear_errors() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("bad-input");
     let (status, error) = p.post_events(&key, "{\"events\": [".to_string());
     assert_eq!(status, 400, "{error}");
@@ -439,7 +468,10 @@ fn malformed_and_oversize_bodies_get_clear_errors(p: &Pipeline) {
     assert_eq!(report["events_loaded"], 0, "{report}");
 }
 
-fn raw_url_event_answers_its_eid_and_is_counted(p: &Pipeline) {
+#[test]
+fn raw_url_event_answers_its_eid_and_is_counted() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("raw-url");
     let url = format!(
         "{}/v1/collect?key={key}&type=view_start&eid=raw-e1&uid=visitor-1&view_id=rv1&content_id=trailer&plan=gold",
@@ -469,7 +501,10 @@ fn raw_url_event_answers_its_eid_and_is_counted(p: &Pipeline) {
     assert_eq!(sorted_views(&body), vec![("trailer".to_string(), 1)]);
 }
 
-fn every_ingest_rejection_has_its_status_and_message(p: &Pipeline) {
+#[test]
+fn every_ingest_rejection_has_its_status_and_message() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("rejections");
     let too_many = json!({"events": vec![view_start("x", "v", "c"); 501]}).to_string();
     let cases: Vec<(String, u16, &str)> = vec![
@@ -527,7 +562,10 @@ fn every_ingest_rejection_has_its_status_and_message(p: &Pipeline) {
     );
 }
 
-fn beacon_and_gzip_bodies_are_accepted(p: &Pipeline) {
+#[test]
+fn beacon_and_gzip_bodies_are_accepted() {
+    let shared = shared();
+    let p = &shared.pipeline;
     use std::io::Write;
     let (key, _) = p.create_key("bodies");
     // sendBeacon: text/plain, key in the query string.
@@ -567,7 +605,10 @@ fn beacon_and_gzip_bodies_are_accepted(p: &Pipeline) {
 
 /// Opentracker id rules, checked downstream: the viewer of a view is its `uid`, or its `sid` when only
 /// a session was given, or the event id itself when no id was given.
-fn raw_url_id_rules_hold_downstream(p: &Pipeline) {
+#[test]
+fn raw_url_id_rules_hold_downstream() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("raw-ids");
     let collect = |ids: &str, view: &str| {
         let url = format!(
@@ -625,7 +666,10 @@ fn inject_faults(p: &Pipeline, faults: Value) {
 
 /// An R2 write that fails (injected through the dev-only fault route) fails the flush; the events stay
 /// buffered and arrive exactly once after recovery.
-fn a_failed_r2_write_loses_nothing(p: &Pipeline) {
+#[test]
+fn a_failed_r2_write_loses_nothing() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("r2-fault");
     let batch = json!({"events": [
         view_start("f1", "v1", "resilient"), view_start("f2", "v2", "resilient"), view_start("f3", "v3", "resilient"),
@@ -659,7 +703,10 @@ fn failed_ingest(p: &Pipeline, tenant: &str) -> Value {
 
 /// A flush that stops after writing its object and before deleting the buffer's rows (a crash
 /// mid-flush) writes the same events again next time: two objects, counted once.
-fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
+#[test]
+fn a_flush_interrupted_after_its_r2_write_counts_once() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key("mid-flush");
     let batch = json!({"events": [
         view_start("m1", "v1", "interrupted"), view_start("m2", "v2", "interrupted"), view_start("m3", "v3", "interrupted"),
@@ -681,7 +728,10 @@ fn a_flush_interrupted_after_its_r2_write_counts_once(p: &Pipeline) {
 }
 
 /// What lands in the lake: parsed UA dimensions always, the full UA string only for opted-in keys.
-fn full_user_agents_are_stored_only_for_keys_that_opted_in(p: &Pipeline) {
+#[test]
+fn full_user_agents_are_stored_only_for_keys_that_opted_in() {
+    let shared = shared();
+    let p = &shared.pipeline;
     use std::io::Read;
     let (opted_in, _) = p.create_key_with("ua-optin", json!({"store_user_agent": true}));
     let (default_key, _) = p.create_key("ua-default");
@@ -750,7 +800,10 @@ fn full_user_agents_are_stored_only_for_keys_that_opted_in(p: &Pipeline) {
     );
 }
 
-fn cors_preflight_is_answered(p: &Pipeline) {
+#[test]
+fn cors_preflight_is_answered() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let response = p
         .http
         .request(
@@ -797,7 +850,10 @@ fn cors_preflight_is_answered(p: &Pipeline) {
         .is_none());
 }
 
-fn revoked_key_is_refused(p: &Pipeline) {
+#[test]
+fn revoked_key_is_refused() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, key_id) = p.create_key("revoke-check");
     let body = json!({"events": [view_start("r1", "v1", "c1")]}).to_string();
     assert_eq!(p.post_events(&key, body.clone()).0, 202);
@@ -824,7 +880,10 @@ fn revoked_key_is_refused(p: &Pipeline) {
     assert_eq!(status, 404);
 }
 
-fn keys_bound_to_origins_refuse_other_origins(p: &Pipeline) {
+#[test]
+fn keys_bound_to_origins_refuse_other_origins() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (key, _) = p.create_key_with(
         "origin-check",
         json!({"name": "player", "allowed_origins": ["https://Player.example.com/"]}),
@@ -864,7 +923,10 @@ fn keys_bound_to_origins_refuse_other_origins(p: &Pipeline) {
     assert_eq!(status, 400, "an origin without scheme is refused");
 }
 
-fn rate_limited_key_gets_429_with_retry_after(p: &Pipeline) {
+#[test]
+fn rate_limited_key_gets_429_with_retry_after() {
+    let shared = shared();
+    let p = &shared.pipeline;
     // 6 requests per minute: a burst of one, then one every 10 s.
     let (key, _) = p.create_key_with("rate-check", json!({"rate_limit_per_minute": 6}));
     let body = json!({"events": [view_start("rl1", "v1", "c1")]}).to_string();
@@ -889,7 +951,10 @@ fn rate_limited_key_gets_429_with_retry_after(p: &Pipeline) {
     assert_eq!(report["events_loaded"], 1, "{report}");
 }
 
-fn queries_need_a_valid_token_and_see_only_their_tenant(p: &Pipeline) {
+#[test]
+fn queries_need_a_valid_token_and_see_only_their_tenant() {
+    let shared = shared();
+    let p = &shared.pipeline;
     let (status, _) = p.views_by_content("not-a-jwt");
     assert_eq!(status, 401);
     let expired = rollup_cli(&p.db, &["token", "--tenant", "acme", "--ttl-hours", "0"]);
@@ -913,7 +978,10 @@ fn queries_need_a_valid_token_and_see_only_their_tenant(p: &Pipeline) {
     assert_eq!(response.status().as_u16(), 403);
 }
 
-fn secrets_keys_and_tokens_never_reach_the_logs(p: &Pipeline) {
+#[test]
+fn secrets_keys_and_tokens_never_reach_the_logs() {
+    let shared = shared();
+    let p = &shared.pipeline;
     // A key and a token in use, with a failing request each (errors are where secrets tend to leak).
     let (key, _) = p.create_key("log-check");
     let token = p.admin_token("log-check");
@@ -958,11 +1026,11 @@ fn secrets_keys_and_tokens_never_reach_the_logs(p: &Pipeline) {
 
 /// SDK faults: the network goes down during playback, the view ends and the page closes while still
 /// offline; the network comes back and the page is opened again. Everything arrives, as one view.
-fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again(
-    p: &Pipeline,
-    scratch: &Path,
-) {
-    let video = scratch.join("clip.webm"); // made by the browser e2e check above
+#[test]
+fn events_queued_offline_arrive_after_the_page_is_closed_and_opened_again() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    let video = clip(shared.scratch.path());
     let (key, _) = p.create_key("sdk-faults");
     let run = p.run_browser(&key, &video, &["faults-clip", "0", "offline", "12"]);
     let played_s = run["played_s"].as_f64().expect("played seconds");

@@ -740,6 +740,16 @@ mod tests {
     use crate::fold::seen::SeenIds;
     use std::io::Write;
 
+    /// The record of object `key` (its tenant is not part of what these tests check).
+    fn record(key: &str) -> ObjectRecord<'_> {
+        ObjectRecord {
+            key,
+            tenant_id: None,
+            uploaded_ms: 1,
+            loaded_at_ms: 1,
+        }
+    }
+
     fn object_of(lines: std::ops::Range<u64>) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         for i in lines {
@@ -795,14 +805,6 @@ mod tests {
             }
             gz.finish().expect("gzip")
         };
-        fn record(key: &str) -> ObjectRecord<'_> {
-            ObjectRecord {
-                key,
-                tenant_id: Some("t"),
-                uploaded_ms: 1,
-                loaded_at_ms: 1,
-            }
-        }
         let mut whole = Store::open_in_memory().expect("store");
         whole
             .load_objects(&[record("all")], &[&gz(&lines)])
@@ -840,12 +842,6 @@ mod tests {
     fn stored_events_are_skipped_in_large_loads() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = Store::open(&dir.path().join("dups.duckdb")).expect("store");
-        let record = |key| ObjectRecord {
-            key,
-            tenant_id: None,
-            uploaded_ms: 1,
-            loaded_at_ms: 1,
-        };
         let first = store
             .load_objects(&[record("a")], &[&object_of(0..50_000)])
             .expect("load");
@@ -873,12 +869,6 @@ mod tests {
     fn a_pull_checks_earlier_pulls_in_the_database_and_its_own_chunks_in_memory() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = Store::open(&dir.path().join("pulls.duckdb")).expect("store");
-        let record = |key| ObjectRecord {
-            key,
-            tenant_id: None,
-            uploaded_ms: 1,
-            loaded_at_ms: 1,
-        };
         let counts = |outcome: Vec<LoadOutcome>| (outcome[0].inserted, outcome[0].duplicates);
         let first_pull = store.next_pull().expect("pull");
         let seen = SeenIds::for_pull(first_pull, 0);
@@ -934,12 +924,6 @@ mod tests {
     fn copies_of_a_pulls_earlier_chunk_stay_out_of_the_slow_path() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = Store::open(&dir.path().join("slow.duckdb")).expect("store");
-        let record = |key| ObjectRecord {
-            key,
-            tenant_id: None,
-            uploaded_ms: 1,
-            loaded_at_ms: 1,
-        };
         store
             .load_objects(&[record("before")], &[&object_of(0..1)])
             .expect("load");
