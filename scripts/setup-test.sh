@@ -11,6 +11,11 @@ source scripts/setup-lib.sh
 
 apt_install $TEST_APT_PACKAGES
 
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  step "Rust nightly (rustup, minimal profile): cargo-fuzz builds with it"
+  rustup toolchain install nightly --profile minimal
+fi
+
 if ! "$TOOLS_BIN/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   step "cargo-fuzz $CARGO_FUZZ_VERSION (cargo install)"
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$TOOLS_ROOT" --force

@@ -953,27 +953,12 @@ mod tests {
     /// table lost them all once a load passed ~2.5 row groups).
     #[test]
     fn large_loads_store_every_event() {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        for i in 0..300_000u64 {
-            writeln!(
-                gz,
-                r#"{{"tenant_id":"t{}","eid":"e{i}","type":"heartbeat","ts":{},"view_id":"v{}","watched_ms":1000}}"#,
-                i % 3,
-                1_790_000_000_000 + i,
-                i / 20
-            )
-            .expect("write");
-        }
-        let blob = gz.finish().expect("gzip");
+        let blob = object_of(0..300_000);
         let dir = tempfile::tempdir().expect("temp dir");
         let mut store = Store::open(&dir.path().join("large.duckdb")).expect("store");
-        let object = ObjectRecord {
-            key: "events/v1/big.ndjson.gz",
-            tenant_id: None,
-            uploaded_ms: 1,
-            loaded_at_ms: 1,
-        };
-        let outcome = store.load_objects(&[object], &[&blob]).expect("load");
+        let outcome = store
+            .load_objects(&[record("events/v1/big.ndjson.gz")], &[&blob])
+            .expect("load");
         assert_eq!(outcome[0].inserted, 300_000);
         let stored: i64 = store
             .conn
