@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
@@ -208,9 +209,10 @@ pub fn parse_get_query(raw: &str) -> Result<(PlaysQuery, u32), ApiError> {
     read_query(&parameters(&Method::GET, Some(raw), &Bytes::new())?, true)
 }
 
-/// One mave query: which answer it computes, and the field that holds it.
+/// One mave query: which answer it computes. `plays` answers `{"views": [...]}`, `sources`
+/// `{"sources": [...]}`, `engagement` `{"engagement": [...]}`.
 #[derive(Clone, Copy)]
-enum Answer {
+pub enum Answer {
     Plays,
     Sources,
     Engagement,
@@ -259,37 +261,14 @@ enum Rows {
     Json(Vec<u8>),
 }
 
-/// `GET|POST /api/v1/plays` → `{"views": [...]}`.
-pub async fn plays(
-    State(state): State<AppState>,
-    auth: Auth,
-    method: Method,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    answer(state, auth, method, raw, body, Answer::Plays).await
-}
-
-/// `GET|POST /api/v1/sources` → `{"sources": [...]}`.
-pub async fn sources(
-    State(state): State<AppState>,
-    auth: Auth,
-    method: Method,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    answer(state, auth, method, raw, body, Answer::Sources).await
-}
-
-/// `GET|POST /api/v1/engagement` → `{"engagement": [...]}`.
-pub async fn engagement(
-    State(state): State<AppState>,
-    auth: Auth,
-    method: Method,
-    RawQuery(raw): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    answer(state, auth, method, raw, body, Answer::Engagement).await
+/// The route of one mave answer: GET with a query string, or POST with a JSON body.
+pub fn route(kind: Answer) -> MethodRouter<AppState> {
+    let handler = move |State(state): State<AppState>,
+                        auth: Auth,
+                        method: Method,
+                        RawQuery(raw): RawQuery,
+                        body: Bytes| answer(state, auth, method, raw, body, kind);
+    get(handler).post(handler)
 }
 
 #[cfg(test)]

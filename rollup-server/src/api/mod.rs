@@ -146,17 +146,17 @@ fn query_routes() -> Vec<Route> {
         (
             "/api/v1/plays",
             &["get", "post"],
-            get(mave::plays).post(mave::plays),
+            mave::route(mave::Answer::Plays),
         ),
         (
             "/api/v1/sources",
             &["get", "post"],
-            get(mave::sources).post(mave::sources),
+            mave::route(mave::Answer::Sources),
         ),
         (
             "/api/v1/engagement",
             &["get", "post"],
-            get(mave::engagement).post(mave::engagement),
+            mave::route(mave::Answer::Engagement),
         ),
     ]
 }
