@@ -4,7 +4,7 @@
 //! `make bench` runs it. The dataset is cached under ~/.cache/tapemetric/bench (generated once).
 //! The run itself is `pipeline_tests::rollup_run`, shared with `peer-bench`.
 
-use pipeline_tests::rollup_run::{dashboard_queries, load, BenchLake, QueryServer};
+use pipeline_tests::rollup_run::{dashboard_queries, follow_up_pull, load, BenchLake, QueryServer};
 use std::path::PathBuf;
 
 fn arg(name: &str, default: &str) -> String {
@@ -17,7 +17,7 @@ fn arg(name: &str, default: &str) -> String {
 
 fn main() {
     if std::env::args().any(|a| a == "--help" || a == "-h") {
-        println!("rollup-bench [--events N] [--queries N] [--lake DIR]\n\nGenerates (once, cached) a lake of N events, loads it into a fresh DuckDB with the release rollup-server, and prints load rate, rollup time and dashboard query latencies.");
+        println!("rollup-bench [--events N] [--queries N] [--lake DIR]\n\nGenerates (once, cached) a lake of N events, loads it into a fresh DuckDB with the release rollup-server, and prints load rate, rollup time, a follow-up pull of 20 000 new events (until queryable, and the in-memory update beside reading every view again) and dashboard query latencies.");
         return;
     }
     let events: u64 = arg("--events", "10000000").parse().unwrap_or(10_000_000);
@@ -38,6 +38,7 @@ fn main() {
     }
     let (start_s, rss_mb) = (server.start_s, server.rss_mb());
     drop(server);
+    let follow = follow_up_pull(&loaded, 20_000);
 
     let (loaded_events, load_s, seconds) = (loaded.events_loaded, loaded.load_s, &loaded.seconds);
     println!(
@@ -60,6 +61,10 @@ fn main() {
     println!(
         "  query server start   {start_s:>7.1} s   (opens the database, reads every view into memory){}",
         rss_mb.map_or(String::new(), |mb| format!("; {mb:.0} MB resident after the queries"))
+    );
+    println!(
+        "  a pull of {} new events into it  {:>6.2} s until queryable; of that, views updated in memory {:.3} s (reading every view again: {:.2} s)",
+        follow.events, follow.pull_s, follow.index_s, follow.read_s
     );
     println!("  dashboard queries over HTTP, tenant acme (~1/5 of the events), {runs} runs each:");
     println!(

@@ -204,6 +204,108 @@ pub fn load(lake: &BenchLake) -> Loaded {
     }
 }
 
+/// What a running server did with a pull of new events into a loaded store.
+#[derive(Debug, Clone)]
+pub struct FollowUp {
+    pub events: u64,
+    /// Seconds to read every view into memory at start (what reading them again costs).
+    pub read_s: f64,
+    /// Seconds from the pull's start until its views were queryable.
+    pub pull_s: f64,
+    /// Of that, seconds to bring the in-memory views up to date after the pull.
+    pub index_s: f64,
+}
+
+/// Starts `rollup-server serve` on the loaded database with a lake of `events` new events of the
+/// same tenants over the last hour (lake-gen, another seed), lets its first pull load them, and
+/// reads from its log how long the pull and the in-memory views' update after it took.
+pub fn follow_up_pull(loaded: &Loaded, events: u64) -> FollowUp {
+    let lake = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let config = lake_gen::Config {
+        seed: 2,
+        tenants: BENCH_TENANTS.map(String::from).to_vec(),
+        events,
+        days: 1,
+        now_ms: now_ms(),
+        contents: 500,
+        viewers: 50_000,
+        object_events: 20_000,
+        keep_truth: false,
+        store_user_agent: vec![],
+    };
+    lake_gen::generate(&config, lake.path()).unwrap_or_else(|e| panic!("generate: {e}"));
+    let log_path = lake.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("log: {e}"));
+    let port = free_port();
+    let mut child = server(&loaded.db, lake.path())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "86400",
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("serve: {e}"));
+    let seconds_of = |line: &str| -> Option<f64> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix("seconds="))?
+            .parse()
+            .ok()
+    };
+    let time_of = |line: &str| -> Option<f64> {
+        let stamp = line.split_whitespace().next()?;
+        let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
+        let mut parts = time.split(':');
+        let (h, m, s): (f64, f64, f64) = (
+            parts.next()?.parse().ok()?,
+            parts.next()?.parse().ok()?,
+            parts.next()?.parse().ok()?,
+        );
+        Some(h * 3600.0 + m * 60.0 + s)
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let figures = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no pull finished within 10 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let read = lines.iter().find(|l| l.contains("views read into memory"));
+        let loading = lines
+            .iter()
+            .find(|l| l.contains("loading new batch objects"));
+        let after = loading.and_then(|loading| {
+            lines.iter().skip_while(|l| *l != loading).find(|l| {
+                l.contains("views updated in memory") || l.contains("views read into memory")
+            })
+        });
+        if let (Some(read), Some(loading), Some(after)) = (read, loading, after) {
+            break (
+                seconds_of(read).unwrap_or(f64::NAN),
+                time_of(after)
+                    .zip(time_of(loading))
+                    .map_or(f64::NAN, |(b, a)| b - a),
+                seconds_of(after).unwrap_or(f64::NAN),
+            );
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    FollowUp {
+        events,
+        read_s: figures.0,
+        pull_s: figures.1,
+        index_s: figures.2,
+    }
+}
+
 /// `rollup-server serve` on a loaded database, with a token of the first bench tenant; stopped on drop.
 pub struct QueryServer {
     child: Child,

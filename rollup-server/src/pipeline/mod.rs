@@ -7,7 +7,7 @@
 pub mod on_demand;
 pub mod pull;
 
-use crate::query::{SharedViewIndex, ViewIndex};
+use crate::query::{SharedViewIndex, ViewChanges, ViewIndex};
 use crate::source::Lake;
 use crate::telemetry::Telemetry;
 use on_demand::OnDemand;
@@ -61,7 +61,7 @@ impl Pipeline {
 
     /// Reads every tenant's views from the store into memory (at start).
     pub async fn read_all_views(&self) -> Result<(), PullError> {
-        self.refresh_views(None).await
+        self.refresh_views().await
     }
 
     /// Runs one scheduled pull.
@@ -82,77 +82,103 @@ impl Pipeline {
         Ok(self.on_demand.finished(number, report))
     }
 
-    /// Runs one pull (the caller holds `pull_lock`), swaps in the views it changed, and records it
-    /// for `/metrics`.
+    /// Runs one pull (the caller holds `pull_lock`), applies to the index what it changed, and
+    /// records it for `/metrics`.
     async fn pull(&self, flush_first: bool) -> Result<PullReport, PullError> {
         let options = PullOptions {
             flush_first,
             lookback_ms: self.settings.lookback_ms,
             chunk_objects: self.settings.chunk_objects,
         };
-        let objects_before = pull::with_store(&self.store, |s| s.loaded_object_count()).await?;
-        match pull::pull_once(&self.store, &self.lake, options).await {
-            Ok(report) => {
-                let expired = pull::expire_events(&self.store, self.settings.retention_ms).await?;
-                if report.objects_loaded > 0 || expired > 0 {
-                    let tenants: Option<Vec<String>> = (expired == 0).then(|| {
-                        report
-                            .tenants
-                            .iter()
-                            .filter(|(_, pull)| pull.events_loaded > 0)
-                            .map(|(tenant, _)| tenant.clone())
-                            .collect()
-                    });
-                    self.refresh_views(tenants).await?;
-                }
-                let newest = pull::with_store(&self.store, |s| s.newest_loaded_upload_ms()).await?;
-                self.telemetry
-                    .pulled(&report, crate::clock::now_ms(), newest);
-                Ok(report)
+        let pulled = pull::pull_once(&self.store, &self.lake, options).await;
+        let cutoff_ms = match &pulled {
+            Ok(_) => Some(pull::expire_events(&self.store, self.settings.retention_ms).await),
+            Err(_) => None,
+        };
+        // What committed: a pull commits chunk by chunk, so one that failed half-way may have
+        // changed views too.
+        let followed = match pull::with_store(&self.store, |s| Ok(s.take_view_changes())).await {
+            Ok(changes) => {
+                let cutoff_ms = cutoff_ms.as_ref().and_then(|c| c.as_ref().ok().copied());
+                self.follow_changes(changes, cutoff_ms).await
             }
+            Err(e) => Err(e),
+        };
+        let report = match pulled {
+            Ok(report) => report,
             Err(e) => {
                 self.telemetry.pull_failed();
-                // A pull commits chunk by chunk: one that failed half-way may have changed some
-                // tenants' views, which a later pull's report would not name. Then every tenant is
-                // read again.
-                let objects_after =
-                    pull::with_store(&self.store, |s| s.loaded_object_count()).await;
-                if !objects_after.is_ok_and(|after| after == objects_before) {
-                    if let Err(refresh) = self.refresh_views(None).await {
-                        tracing::error!(error = %refresh, "views not read again after a failed pull");
+                if let Err(follow) = followed {
+                    tracing::error!(error = %follow, "views not updated after a failed pull; reading them again");
+                    if let Err(read) = self.refresh_views().await {
+                        tracing::error!(error = %read, "views not read again after a failed pull");
                     }
                 }
-                Err(e)
-            }
-        }
-    }
-
-    /// Reads the views of `tenants` (every tenant when `None`) from the store into the in-memory
-    /// index.
-    async fn refresh_views(&self, tenants: Option<Vec<String>>) -> Result<(), PullError> {
-        let started = std::time::Instant::now();
-        let index = match tenants {
-            None => {
-                let read = pull::with_store(&self.store, |s| s.read_views(None)).await?;
-                ViewIndex::new(read)
-            }
-            Some(tenants) => {
-                let mut read = std::collections::HashMap::new();
-                for tenant in &tenants {
-                    let t = tenant.clone();
-                    let mut one =
-                        pull::with_store(&self.store, move |s| s.read_views(Some(&t))).await?;
-                    if let Some(views) = one.remove(tenant) {
-                        read.insert(tenant.clone(), views);
-                    }
-                }
-                self.views.current().with_tenants(&tenants, read)
+                return Err(e);
             }
         };
+        if let Some(expired) = cutoff_ms {
+            expired?;
+        }
+        followed?;
+        let newest = pull::with_store(&self.store, |s| s.newest_loaded_upload_ms()).await?;
+        self.telemetry
+            .pulled(&report, crate::clock::now_ms(), newest);
+        Ok(report)
+    }
+
+    /// Reads every tenant's views from the store into a new index.
+    async fn refresh_views(&self) -> Result<(), PullError> {
+        let started = std::time::Instant::now();
+        let read = pull::with_store(&self.store, |s| s.read_views(None)).await?;
+        let index = ViewIndex::new(read);
         tracing::info!(
             views = index.view_count(),
             seconds = started.elapsed().as_secs_f64(),
             "views read into memory"
+        );
+        self.views.replace(index);
+        Ok(())
+    }
+
+    /// Applies what pulls changed to the index: tenants whose pull changed too many views are read
+    /// again from the store, the others take the pull's own new view state; views started before
+    /// `cutoff_ms` (deleted by retention) go.
+    async fn follow_changes(
+        &self,
+        changes: ViewChanges,
+        cutoff_ms: Option<i64>,
+    ) -> Result<(), PullError> {
+        let current = self.views.current();
+        let expiring = cutoff_ms.filter(|&c| current.has_views_before(c));
+        if changes.is_empty() && expiring.is_none() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let (reread, changed) = changes.split();
+        let mut fresh = std::collections::HashMap::new();
+        for tenant in &reread {
+            let t = tenant.clone();
+            let mut one = pull::with_store(&self.store, move |s| s.read_views(Some(&t))).await?;
+            if let Some(views) = one.remove(tenant) {
+                fresh.insert(tenant.clone(), views);
+            }
+        }
+        let followed = changed.len();
+        let index = tokio::task::spawn_blocking(move || {
+            let index = current.updated(&reread, fresh, changed);
+            match expiring {
+                Some(cutoff_ms) => index.since(cutoff_ms),
+                None => index,
+            }
+        })
+        .await
+        .map_err(|e| PullError::TaskFailed(format!("index update: {e}")))?;
+        tracing::info!(
+            views = index.view_count(),
+            tenants_followed = followed,
+            seconds = started.elapsed().as_secs_f64(),
+            "views updated in memory"
         );
         self.views.replace(index);
         Ok(())

@@ -314,14 +314,15 @@ pub async fn push_key_policies(store: &SharedStore, lake: &Lake) -> Result<bool,
     }
 }
 
-/// Deletes events older than `retention_ms` (see [`Store::apply_retention`]); returns how many.
-pub async fn expire_events(store: &SharedStore, retention_ms: i64) -> Result<u64, PullError> {
+/// Deletes events older than `retention_ms`, and the views started before then (see
+/// [`Store::apply_retention`]); returns that time.
+pub async fn expire_events(store: &SharedStore, retention_ms: i64) -> Result<i64, PullError> {
     let cutoff_ms = now_ms() - retention_ms;
     let expired = with_store(store, move |s| s.apply_retention(cutoff_ms)).await?;
     if expired > 0 {
         tracing::info!(events = expired, "retention: deleted expired events");
     }
-    Ok(expired)
+    Ok(cutoff_ms)
 }
 
 #[cfg(test)]

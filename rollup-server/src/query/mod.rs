@@ -3,19 +3,24 @@
 //! 10-40 ms (distinct viewers and TTFF percentiles per group are most of a query's cost there), and
 //! without waiting for a pull that holds the store.
 //!
-//! The `views` table stays the truth: the index is read from it at start and, after each pull that
-//! changed data, again for the tenants that pull touched (all of them after a retention delete or a
-//! failed pull that committed chunks). Each tenant has its own string dictionary, rows sorted by start
-//! time (a time window is two binary searches) and the positions of each content's views; a tenant's
-//! index never holds another tenant's strings.
+//! The `views` table stays the truth: the index is read from it at start; after each pull the
+//! store's write hands over the new state of the views each committed load changed ([`changes`]),
+//! retention's cutoff drops the views it deleted, and a tenant is read again only when a pull
+//! changed too many of its views. Each tenant has its own string dictionary, rows sorted by start
+//! time (a time window is two binary searches) and the positions of each content's views; a
+//! tenant's index never holds another tenant's strings. A dictionary only grows while the server
+//! runs (a view's replaced strings stay in it until the next start).
 //!
-//! Every answer here equals what the SQL of [`crate::query::params`] and [`crate::query::params`] computes (the SQL is
-//! the definition): tests compare the two on generated views for every dimension, time step, filter,
-//! interval and timeframe.
+//! This is the one definition of every metric (docs/api.md says each in words). Tests check it
+//! against lake-gen's independently computed answers, hand-worked cases ([`definitions`]) and, on
+//! generated views for every dimension, time step, filter, interval and timeframe, against SQL
+//! written separately in the tests (`oracle`).
 //!
-//! Files: [`views`] (one tenant's views and its string dictionary), [`metrics`] (Livepeer's view
+//! Files: [`views`] (one tenant's views and its string dictionary), [`changes`] (what a pull
+//! changed), [`metrics`] (Livepeer's view
 //! metrics, views per content), [`concurrency`], [`mave`] (plays, sources, engagement).
 
+mod changes;
 mod concurrency;
 #[cfg(test)]
 pub(crate) mod definitions;
@@ -29,6 +34,7 @@ mod tests;
 mod time;
 pub mod views;
 
+pub use changes::{OwnedView, TenantChanges, ViewChanges, MAX_CHANGED_VIEWS};
 pub use concurrency::MAX_CONCURRENCY_BUCKETS;
 pub use metrics::ContentViews;
 pub use views::TenantViews;
@@ -65,6 +71,56 @@ impl ViewIndex {
             };
         }
         ViewIndex { tenants }
+    }
+
+    /// This index with tenants read again (`reread`, as [`ViewIndex::with_tenants`]) and pulls'
+    /// `changes` applied to the others.
+    pub fn updated(
+        &self,
+        reread: &[String],
+        fresh: HashMap<String, TenantViews>,
+        changes: HashMap<String, TenantChanges>,
+    ) -> ViewIndex {
+        let mut index = self.with_tenants(reread, fresh);
+        for (tenant, changes) in changes {
+            let views = TenantViews::updated(index.tenants.get(&tenant).map(|v| &**v), changes);
+            if views.is_empty() {
+                index.tenants.remove(&tenant);
+            } else {
+                index.tenants.insert(tenant, Arc::new(views));
+            }
+        }
+        index
+    }
+
+    /// Whether a view of any tenant started before `cutoff_ms`.
+    pub fn has_views_before(&self, cutoff_ms: i64) -> bool {
+        self.tenants.values().any(|v| v.has_views_before(cutoff_ms))
+    }
+
+    /// This index without the views started before `cutoff_ms` (what retention deletes).
+    pub fn since(mut self, cutoff_ms: i64) -> ViewIndex {
+        for views in self.tenants.values_mut() {
+            if views.has_views_before(cutoff_ms) {
+                *views = Arc::new(views.since(cutoff_ms));
+            }
+        }
+        self.tenants.retain(|_, v| !v.is_empty());
+        self
+    }
+
+    /// One tenant's views.
+    #[cfg(test)]
+    pub(crate) fn tenant(&self, tenant: &str) -> Option<&TenantViews> {
+        self.tenants.get(tenant).map(|v| &**v)
+    }
+
+    /// Every tenant, sorted.
+    #[cfg(test)]
+    pub(crate) fn tenant_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.tenants.keys().cloned().collect();
+        names.sort();
+        names
     }
 
     /// How many views, over every tenant.

@@ -112,7 +112,7 @@ pub(super) fn view_metrics(
     let sql = format!(
         "SELECT {select_groups}
             count(*) AS view_count,
-            count(DISTINCT viewer_key) AS unique_viewers,
+            count(DISTINCT viewer_id) AS unique_viewers,
             (sum(watched_ms) / 60000.0)::DOUBLE AS playtime_mins,
             (quantile_cont(ttff_ms, [0.5, 0.95]) FILTER (WHERE reached_first_frame))::DOUBLE[] AS ttff_ms,
             coalesce(sum(rebuffer_ms)::DOUBLE / nullif(sum(watched_ms) + sum(rebuffer_ms), 0), 0)::DOUBLE AS rebuffer_ratio,
@@ -292,6 +292,16 @@ const PLATFORM_SQL: &str = "CASE
     WHEN os IN ('Linux', 'Ubuntu', 'Debian', 'Fedora', 'Chrome OS', 'ChromeOS') THEN 'linux'
     ELSE 'other' END";
 
+/// The bucket's parameters before the plays' own.
+fn bucket_first(n: Vec<i64>, plays: Vec<Box<dyn duckdb::ToSql>>) -> Vec<Box<dyn duckdb::ToSql>> {
+    let mut params: Vec<Box<dyn duckdb::ToSql>> = n
+        .into_iter()
+        .map(|n| Box::new(n) as Box<dyn duckdb::ToSql>)
+        .collect();
+    params.extend(plays);
+    params
+}
+
 fn counts_sql(column: &str, names: &[&str]) -> String {
     names
         .iter()
@@ -321,11 +331,7 @@ pub(super) fn plays(
         d = counts_sql("d", &DEVICE_TYPES),
         p = counts_sql("p", &PLATFORMS),
     );
-    let mut params: Vec<Box<dyn duckdb::ToSql>> = n
-        .into_iter()
-        .map(|n| Box::new(n) as Box<dyn duckdb::ToSql>)
-        .collect();
-    params.extend(plays.params);
+    let params = bucket_first(n, plays.params);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |row| {
@@ -374,11 +380,7 @@ pub(super) fn sources(
          ORDER BY bucket, plays DESC, source",
         plays = plays.sql,
     );
-    let mut params: Vec<Box<dyn duckdb::ToSql>> = n
-        .into_iter()
-        .map(|n| Box::new(n) as Box<dyn duckdb::ToSql>)
-        .collect();
-    params.extend(plays.params);
+    let params = bucket_first(n, plays.params);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut label = (i64::MIN, String::new());
     let mut rows = stmt.query(params_from_iter(params.iter().map(|p| p.as_ref())))?;

@@ -40,11 +40,11 @@ fn store_with_views() -> Store {
     // `views` is the counted segments: some segments here are not counted and must not show.
     let sql = "INSERT INTO view_segments (tenant_id, view_id, segment, started_ms, last_ms,
                    last_received_ms, first_eid, counted, has_view_start, has_first_frame,
-                   content_id, content_type, viewer_id, viewer_key, ttff_ms, watched_ms,
+                   content_id, content_type, viewer_id, ttff_ms, watched_ms,
                    rebuffer_ms, rebuffer_count, fatal_error, reached_first_frame, ended, source,
                    browser, browser_engine, os, device_type, device, continent, country,
                    subdivision, timezone, session_id, props)
-               VALUES (?, ?, 0, ?, ?, 0, 'e', ?, true, true, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, false, ?,
+               VALUES (?, ?, 0, ?, ?, 0, 'e', ?, true, true, ?, ?, ?, ?, ?, ?, 0, ?, ?, false, ?,
                        ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let mut stmt = store.conn.prepare(sql).expect("prepare");
     for i in 0..4000u64 {
@@ -53,9 +53,6 @@ fn store_with_views() -> Store {
         let viewer = rng.pick(&[
             "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9", "anon-ü",
         ]);
-        let viewer_key = viewer
-            .as_ref()
-            .map(|v| v.len() as u64 * 1000 + rng.below(3));
         let reached = rng.below(6) != 0;
         let ttff = (rng.below(5) != 0).then(|| (rng.below(40) * 50) as i64);
         let played = rng.below(7) != 0;
@@ -75,7 +72,6 @@ fn store_with_views() -> Store {
             rng.pick(&["c1", "c2", "c3", "Zed", "ärger"]),
             rng.pick(&["vod", "live"]),
             viewer,
-            viewer_key,
             ttff,
             watched,
             rebuffer,

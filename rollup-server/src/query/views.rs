@@ -17,6 +17,9 @@ pub(super) fn slot(dimension: Dimension) -> usize {
 /// One view: the columns the view metrics read.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ViewRow {
+    /// Which view id ([`text_key`] of it) and which of its segments: what a pull's changes replace.
+    pub(super) view: u64,
+    pub(super) segment: i32,
     pub(super) started_ms: i64,
     pub(super) viewer_key: Option<u64>,
     pub(super) ttff_ms: Option<i64>,
@@ -28,7 +31,7 @@ pub(super) struct ViewRow {
     pub(super) duration_s: Option<f64>,
     /// When its last event happened (the end of its span for concurrency).
     pub(super) last_ms: i64,
-    /// DuckDB's `hash(coalesce(session_id, view_id))`: who is watching, for concurrency.
+    /// Who is watching, for concurrency (see [`ViewRecord::who`]).
     pub(super) who: u64,
     /// The view's played ranges: `TenantViews::ranges[ranges_from..ranges_from + ranges_len]`.
     pub(super) ranges_from: u32,
@@ -54,11 +57,20 @@ pub struct TenantViews {
     pub(super) props: Vec<(u32, u32)>,
 }
 
+/// The key the index gives a text (a view id, a viewer, a session): equal texts, equal keys.
+pub fn text_key(text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
 /// One view as the store hands it over: its numbers, its dimension values in [`Dimension::ALL`]'s
 /// order, and its played ranges (seconds from, to; merged where they touch).
 #[derive(Debug, Clone)]
 pub struct ViewRecord<'a> {
+    /// [`text_key`] of its view id, and which segment of that view id it is.
+    pub view: u64,
+    pub segment: i32,
     pub started_ms: i64,
+    /// [`text_key`] of its viewer id.
     pub viewer_key: Option<u64>,
     pub ttff_ms: Option<i64>,
     pub watched_ms: i64,
@@ -68,7 +80,7 @@ pub struct ViewRecord<'a> {
     pub dims: [Option<&'a str>; DIMENSIONS],
     pub duration_s: Option<f64>,
     pub last_ms: i64,
-    /// Who is watching, for concurrency: a hash of the session id (the view id without one).
+    /// Who is watching, for concurrency: [`text_key`] of the session id (the view id without one).
     pub who: u64,
     pub ranges: &'a [(f64, f64)],
     /// The custom props of its first event, as JSON text.
@@ -106,6 +118,8 @@ impl TenantViews {
             self.props[props_from as usize..].sort_unstable();
         }
         self.rows.push(ViewRow {
+            view: view.view,
+            segment: view.segment,
             started_ms: view.started_ms,
             viewer_key: view.viewer_key,
             ttff_ms: view.ttff_ms,
@@ -124,7 +138,7 @@ impl TenantViews {
         });
     }
 
-    fn intern(&mut self, value: &str) -> u32 {
+    pub(super) fn intern(&mut self, value: &str) -> u32 {
         if let Some(id) = self.ids.get(value) {
             return *id;
         }
@@ -150,6 +164,58 @@ impl TenantViews {
 }
 
 impl TenantViews {
+    /// Every view as text with its strings resolved, sorted: equal for indexes that hold the same
+    /// views whatever their dictionary ids and the order of views that start together.
+    #[cfg(test)]
+    pub(crate) fn described(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let dims: Vec<Option<&str>> = row.dims.iter().map(|&d| self.value(d)).collect();
+                let ranges = &self.ranges[row.ranges_from as usize..][..row.ranges_len as usize];
+                let props: Vec<(Option<&str>, Option<&str>)> = self.props
+                    [row.props_from as usize..][..row.props_len as usize]
+                    .iter()
+                    .map(|&(k, v)| (self.value(k), self.value(v)))
+                    .collect();
+                format!(
+                    "{:x}/{} {} {:?} {:?} {} {} {} {} {:?} {:?} {} {:x} {:?} {:?}",
+                    row.view,
+                    row.segment,
+                    row.started_ms,
+                    row.viewer_key,
+                    row.ttff_ms,
+                    row.watched_ms,
+                    row.rebuffer_ms,
+                    row.fatal_error,
+                    row.reached_first_frame,
+                    dims,
+                    row.duration_s,
+                    row.last_ms,
+                    row.who,
+                    ranges,
+                    props
+                )
+            })
+            .collect();
+        out.sort();
+        let mut by_content: Vec<String> = self
+            .by_content
+            .iter()
+            .map(|(content, positions)| {
+                let starts: Vec<i64> = positions
+                    .iter()
+                    .map(|&p| self.rows[p as usize].started_ms)
+                    .collect();
+                format!("content {:?}: {starts:?}", self.value(*content))
+            })
+            .collect();
+        by_content.sort();
+        out.extend(by_content);
+        out
+    }
+
     /// The views started in `[lo, hi)` (positions in `rows`), of one content when `content` is given.
     pub(super) fn window<'a>(
         &'a self,

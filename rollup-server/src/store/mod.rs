@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "010_player_name",
         include_str!("../../migrations/010_player_name.sql"),
     ),
+    (
+        11,
+        "011_viewer_in_rust",
+        include_str!("../../migrations/011_viewer_in_rust.sql"),
+    ),
 ];
 
 /// What went wrong in the store.
@@ -139,6 +144,8 @@ pub struct Store {
     pub(crate) timings: LoadTimings,
     /// Rows of `views` at the last [`Store::compact_views`] (0 at start: the first pull compacts).
     compacted_rows: i64,
+    /// What committed loads changed in the views since [`Store::take_view_changes`].
+    pub(crate) view_changes: crate::query::ViewChanges,
 }
 
 /// The hashes of the tenants of `events` as migration 008 reads them: a temporary table
@@ -182,6 +189,7 @@ impl Store {
             conn,
             timings: LoadTimings::default(),
             compacted_rows: 0,
+            view_changes: Default::default(),
         })
     }
 
@@ -334,6 +342,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// What loads changed in the views since the last call (for the index to follow).
+    pub fn take_view_changes(&mut self) -> crate::query::ViewChanges {
+        std::mem::take(&mut self.view_changes)
+    }
+
     /// How many lake objects are loaded (a pull that failed changed data if this moved).
     pub fn loaded_object_count(&self) -> Result<i64, StoreError> {
         Ok(self
@@ -341,7 +354,6 @@ impl Store {
             .query_row("SELECT count(*) FROM loaded_objects", [], |row| row.get(0))?)
     }
 
-    /// Loads one batch object given as events (gzip NDJSON, as the edge writes it) with
     /// A new pull's number: the events it stores carry it (see migration 007).
     pub fn next_pull(&mut self) -> Result<i64, StoreError> {
         Ok(self

@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError};
 use crate::query::params::{number, Dimension, RealtimeQuery};
-use crate::query::views::{ViewRecord, DIMENSIONS};
+use crate::query::views::{text_key, ViewRecord, DIMENSIONS};
 use crate::query::TenantViews;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -16,9 +16,9 @@ fn read_views(
         .map(|d| format!("v.{}", d.column()))
         .collect();
     let sql = format!(
-        "SELECT v.tenant_id, v.started_ms, v.viewer_key, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
+        "SELECT v.tenant_id, v.started_ms, v.view_id, v.segment, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
                 v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos,
-                v.last_ms, hash(coalesce(v.session_id, v.view_id)), v.props
+                v.last_ms, v.session_id, v.props
          FROM views v
          LEFT JOIN (
              SELECT tenant_id, view_id, segment, list(from_s ORDER BY from_s) AS froms,
@@ -49,9 +49,11 @@ fn read_views(
         };
         let mut dims = [None; DIMENSIONS];
         for (i, dim) in dims.iter_mut().enumerate() {
-            *dim = text(row.get_ref(8 + i)?);
+            *dim = text(row.get_ref(9 + i)?);
         }
-        let after = 8 + DIMENSIONS;
+        let after = 9 + DIMENSIONS;
+        let view_id = text(row.get_ref(2)?).unwrap_or_default();
+        let session_id = text(row.get_ref(after + 4)?);
         ranges.clear();
         if let (duckdb::types::Value::List(froms), duckdb::types::Value::List(tos)) = (
             row.get_ref(after + 1)?.to_owned(),
@@ -66,17 +68,19 @@ fn read_views(
             }
         }
         views.push(&ViewRecord {
+            view: text_key(view_id),
+            segment: row.get(3)?,
             started_ms: row.get(1)?,
-            viewer_key: row.get(2)?,
-            ttff_ms: row.get(3)?,
-            watched_ms: row.get(4)?,
-            rebuffer_ms: row.get(5)?,
-            fatal_error: row.get(6)?,
-            reached_first_frame: row.get(7)?,
+            viewer_key: dims[Dimension::ViewerId as usize].map(text_key),
+            ttff_ms: row.get(4)?,
+            watched_ms: row.get(5)?,
+            rebuffer_ms: row.get(6)?,
+            fatal_error: row.get(7)?,
+            reached_first_frame: row.get(8)?,
             dims,
             duration_s: row.get(after)?,
             last_ms: row.get(after + 3)?,
-            who: row.get(after + 4)?,
+            who: text_key(session_id.unwrap_or(view_id)),
             ranges: &ranges,
             props: text(row.get_ref(after + 5)?),
         });

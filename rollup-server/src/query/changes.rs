@@ -1,0 +1,275 @@
+//! What a pull changed, handed from the store's write to the index: the new state of every view id
+//! the pull touched and the new viewer of views an identify link moved, so the index follows a pull
+//! without reading the tenant back from DuckDB.
+//!
+//! A view id's segments are replaced whole (a pull may merge, split or extend them). A tenant whose
+//! pull changed more than [`MAX_CHANGED_VIEWS`] views is read again from the store instead: holding a
+//! large backlog's views twice (here and in the store's write) would cost more memory than one scan
+//! of the tenant costs time.
+
+use super::params::Dimension;
+use super::views::{slot, text_key, TenantViews, ViewRecord, ViewRow, DIMENSIONS, NONE};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{HashMap, HashSet};
+
+/// Above this many changed views in one pull a tenant is read again from the store.
+pub const MAX_CHANGED_VIEWS: usize = 50_000;
+
+/// One view as a pull hands it over: a [`ViewRecord`] that owns its strings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedView {
+    pub view: u64,
+    pub segment: i32,
+    pub started_ms: i64,
+    pub viewer_key: Option<u64>,
+    pub ttff_ms: Option<i64>,
+    pub watched_ms: i64,
+    pub rebuffer_ms: i64,
+    pub fatal_error: bool,
+    pub reached_first_frame: bool,
+    pub dims: [Option<Box<str>>; DIMENSIONS],
+    pub duration_s: Option<f64>,
+    pub last_ms: i64,
+    pub who: u64,
+    pub ranges: Vec<(f64, f64)>,
+    pub props: Option<Box<str>>,
+}
+
+impl OwnedView {
+    /// A record's own copy.
+    pub fn of(record: &ViewRecord<'_>) -> OwnedView {
+        OwnedView {
+            view: record.view,
+            segment: record.segment,
+            started_ms: record.started_ms,
+            viewer_key: record.viewer_key,
+            ttff_ms: record.ttff_ms,
+            watched_ms: record.watched_ms,
+            rebuffer_ms: record.rebuffer_ms,
+            fatal_error: record.fatal_error,
+            reached_first_frame: record.reached_first_frame,
+            dims: record.dims.map(|d| d.map(Box::from)),
+            duration_s: record.duration_s,
+            last_ms: record.last_ms,
+            who: record.who,
+            ranges: record.ranges.to_vec(),
+            props: record.props.map(Box::from),
+        }
+    }
+
+    /// It as a record.
+    pub fn record(&self) -> ViewRecord<'_> {
+        ViewRecord {
+            view: self.view,
+            segment: self.segment,
+            started_ms: self.started_ms,
+            viewer_key: self.viewer_key,
+            ttff_ms: self.ttff_ms,
+            watched_ms: self.watched_ms,
+            rebuffer_ms: self.rebuffer_ms,
+            fatal_error: self.fatal_error,
+            reached_first_frame: self.reached_first_frame,
+            dims: std::array::from_fn(|i| self.dims[i].as_deref()),
+            duration_s: self.duration_s,
+            last_ms: self.last_ms,
+            who: self.who,
+            ranges: &self.ranges,
+            props: self.props.as_deref(),
+        }
+    }
+}
+
+/// What pulls changed in one tenant's views, in the order they committed.
+#[derive(Debug, Default)]
+pub struct TenantChanges {
+    /// View ids (by [`text_key`]) whose segments are all replaced, with their counted segments
+    /// (none for one that is no view).
+    added: FxHashMap<u64, Vec<OwnedView>>,
+    /// New viewers (ids) of segments of view ids not replaced.
+    viewers: FxHashMap<(u64, i32), Box<str>>,
+    /// How many views `added` holds.
+    views: usize,
+}
+
+impl TenantChanges {
+    /// The view id `view_id` is now `segments` (its counted segments; none if it is no view).
+    pub fn replace(&mut self, view_id: &str, segments: Vec<OwnedView>) {
+        self.replace_key(text_key(view_id), segments);
+    }
+
+    /// Segment `segment` of view id `view_id` has a new viewer.
+    pub fn set_viewer(&mut self, view_id: &str, segment: i32, viewer: &str) {
+        self.set_viewer_of(text_key(view_id), segment, viewer.into());
+    }
+
+    fn replace_key(&mut self, view: u64, segments: Vec<OwnedView>) {
+        self.views += segments.len();
+        if let Some(before) = self.added.insert(view, segments) {
+            self.views -= before.len();
+        }
+    }
+
+    fn set_viewer_of(&mut self, view: u64, segment: i32, viewer: Box<str>) {
+        match self.added.get_mut(&view) {
+            Some(segments) => {
+                for s in segments.iter_mut().filter(|s| s.segment == segment) {
+                    s.viewer_key = Some(text_key(&viewer));
+                    s.dims[slot(Dimension::ViewerId)] = Some(viewer.clone());
+                }
+            }
+            None => {
+                self.viewers.insert((view, segment), viewer);
+            }
+        }
+    }
+
+    /// How many views it adds.
+    pub fn views(&self) -> usize {
+        self.views
+    }
+}
+
+/// What pulls changed, per tenant, since the index last took it.
+#[derive(Debug, Default)]
+pub struct ViewChanges {
+    tenants: HashMap<String, TenantChanges>,
+    /// Tenants whose changes grew past [`MAX_CHANGED_VIEWS`]: read again from the store.
+    reread: HashSet<String>,
+}
+
+impl ViewChanges {
+    /// The changes of `tenant`, or `None` once it is to be read again.
+    pub fn tenant(&mut self, tenant: &str) -> Option<&mut TenantChanges> {
+        if self.reread.contains(tenant) {
+            return None;
+        }
+        Some(self.tenants.entry(tenant.to_string()).or_default())
+    }
+
+    /// Gives up the changes of `tenant`: it is read again.
+    pub fn reread(&mut self, tenant: &str) {
+        self.tenants.remove(tenant);
+        self.reread.insert(tenant.to_string());
+    }
+
+    /// Gives up the changes of tenants past [`MAX_CHANGED_VIEWS`]: they are read again.
+    pub fn bound(&mut self) {
+        let over: Vec<String> = self
+            .tenants
+            .iter()
+            .filter(|(_, c)| c.views > MAX_CHANGED_VIEWS)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for tenant in over {
+            self.tenants.remove(&tenant);
+            self.reread.insert(tenant);
+        }
+    }
+
+    /// Adds later changes (`later` committed after these).
+    pub fn extend(&mut self, later: ViewChanges) {
+        self.reread.extend(later.reread);
+        for (tenant, changes) in later.tenants {
+            let Some(mine) = self.tenant(&tenant) else {
+                continue;
+            };
+            // Viewer changes of one commit come before its replaced views (the store's order).
+            for ((view, segment), viewer) in changes.viewers {
+                mine.set_viewer_of(view, segment, viewer);
+            }
+            for (view, segments) in changes.added {
+                mine.replace_key(view, segments);
+            }
+        }
+        self.bound();
+    }
+
+    /// Nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.reread.is_empty()
+            && self
+                .tenants
+                .values()
+                .all(|c| c.added.is_empty() && c.viewers.is_empty())
+    }
+
+    /// The tenants to read again from the store, and the changes of the others.
+    pub fn split(self) -> (Vec<String>, HashMap<String, TenantChanges>) {
+        let mut reread: Vec<String> = self.reread.into_iter().collect();
+        reread.sort();
+        (reread, self.tenants)
+    }
+}
+
+impl TenantViews {
+    /// These views with `changes` applied (`None`: a tenant without views until now).
+    pub fn updated(old: Option<&TenantViews>, changes: TenantChanges) -> TenantViews {
+        let empty = TenantViews::default();
+        let old = old.unwrap_or(&empty);
+        // The dictionary carries over whole, so kept rows keep their ids.
+        let mut new = TenantViews {
+            values: old.values.clone(),
+            ids: old.ids.clone(),
+            ..TenantViews::default()
+        };
+        let replaced: FxHashSet<u64> = changes.added.keys().copied().collect();
+        let mut added: Vec<OwnedView> = changes.added.into_values().flatten().collect();
+        added.sort_by_key(|v| v.started_ms);
+        let mut added = added.into_iter().peekable();
+        new.rows.reserve(old.rows.len() + added.len());
+        for row in &old.rows {
+            if replaced.contains(&row.view) {
+                continue;
+            }
+            while let Some(view) = added.next_if(|v| v.started_ms < row.started_ms) {
+                new.push(&view.record());
+            }
+            let viewer = changes.viewers.get(&(row.view, row.segment));
+            new.push_kept(old, row, viewer.map(|v| &**v));
+        }
+        for view in added {
+            new.push(&view.record());
+        }
+        new
+    }
+
+    /// These views without those started before `cutoff_ms` (what retention deletes).
+    pub fn since(&self, cutoff_ms: i64) -> TenantViews {
+        let mut new = TenantViews {
+            values: self.values.clone(),
+            ids: self.ids.clone(),
+            ..TenantViews::default()
+        };
+        let from = self.rows.partition_point(|r| r.started_ms < cutoff_ms);
+        for row in &self.rows[from..] {
+            new.push_kept(self, row, None);
+        }
+        new
+    }
+
+    /// Whether a view started before `cutoff_ms`.
+    pub fn has_views_before(&self, cutoff_ms: i64) -> bool {
+        self.rows.first().is_some_and(|r| r.started_ms < cutoff_ms)
+    }
+
+    /// Adds a row of `from` (whose dictionary this one extends), with a new viewer if given.
+    fn push_kept(&mut self, from: &TenantViews, row: &ViewRow, viewer: Option<&str>) {
+        let mut row = *row;
+        if let Some(viewer) = viewer {
+            row.viewer_key = Some(text_key(viewer));
+            row.dims[slot(Dimension::ViewerId)] = self.intern(viewer);
+        }
+        let ranges = &from.ranges[row.ranges_from as usize..][..row.ranges_len as usize];
+        row.ranges_from = self.ranges.len() as u32;
+        self.ranges.extend_from_slice(ranges);
+        let props = &from.props[row.props_from as usize..][..row.props_len as usize];
+        row.props_from = self.props.len() as u32;
+        self.props.extend_from_slice(props);
+        let content = row.dims[slot(Dimension::ContentId)];
+        if content != NONE {
+            let position = self.rows.len() as u32;
+            self.by_content.entry(content).or_default().push(position);
+        }
+        self.rows.push(row);
+    }
+}
