@@ -127,10 +127,16 @@ impl Pipeline {
         Ok(report)
     }
 
-    /// Reads every tenant's views from the store into a new index.
+    /// Reads every tenant's views from the store into a new index, which follows the store's changes
+    /// from then on.
     async fn refresh_views(&self) -> Result<(), PullError> {
         let started = std::time::Instant::now();
-        let read = pull::with_store(&self.store, |s| s.read_views(None)).await?;
+        let read = pull::with_store(&self.store, |s| {
+            s.follow_views();
+            let _ = s.take_view_changes();
+            s.read_views(None)
+        })
+        .await?;
         let index = ViewIndex::new(read);
         tracing::info!(
             views = index.view_count(),

@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{HashMap, HashSet};
 
 /// Above this many changed views in one pull a tenant is read again from the store.
-pub const MAX_CHANGED_VIEWS: usize = 50_000;
+pub const MAX_CHANGED_VIEWS: usize = 20_000;
 
 /// One view as a pull hands it over: a [`ViewRecord`] that owns its strings.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,18 +129,44 @@ impl TenantChanges {
     }
 }
 
-/// What pulls changed, per tenant, since the index last took it.
+/// What pulls changed, per tenant, since the index last took it (nothing is recorded until the
+/// index follows: `rollup-server ingest` has none).
 #[derive(Debug, Default)]
 pub struct ViewChanges {
+    following: bool,
     tenants: HashMap<String, TenantChanges>,
-    /// Tenants whose changes grew past [`MAX_CHANGED_VIEWS`]: read again from the store.
+    /// Tenants to read again from the store: their changes grew past [`MAX_CHANGED_VIEWS`], or a
+    /// load of theirs failed after recording some.
     reread: HashSet<String>,
 }
 
 impl ViewChanges {
-    /// The changes of `tenant`, or `None` once it is to be read again.
-    pub fn tenant(&mut self, tenant: &str) -> Option<&mut TenantChanges> {
-        if self.reread.contains(tenant) {
+    /// From now on changes are recorded.
+    pub fn follow(&mut self) {
+        self.following = true;
+    }
+
+    /// The changes so far; recording goes on afresh.
+    pub fn take(&mut self) -> ViewChanges {
+        let following = self.following;
+        std::mem::replace(
+            self,
+            ViewChanges {
+                following,
+                ..ViewChanges::default()
+            },
+        )
+    }
+
+    /// The changes of `tenant`, if they are recorded and `more` views fit in
+    /// [`MAX_CHANGED_VIEWS`]; past that the tenant is read again instead.
+    pub fn tenant_with_room(&mut self, tenant: &str, more: usize) -> Option<&mut TenantChanges> {
+        if !self.following || self.reread.contains(tenant) {
+            return None;
+        }
+        let recorded = self.tenants.get(tenant).map_or(0, |c| c.views);
+        if recorded + more > MAX_CHANGED_VIEWS {
+            self.reread(tenant);
             return None;
         }
         Some(self.tenants.entry(tenant.to_string()).or_default())
@@ -148,40 +174,10 @@ impl ViewChanges {
 
     /// Gives up the changes of `tenant`: it is read again.
     pub fn reread(&mut self, tenant: &str) {
-        self.tenants.remove(tenant);
-        self.reread.insert(tenant.to_string());
-    }
-
-    /// Gives up the changes of tenants past [`MAX_CHANGED_VIEWS`]: they are read again.
-    pub fn bound(&mut self) {
-        let over: Vec<String> = self
-            .tenants
-            .iter()
-            .filter(|(_, c)| c.views > MAX_CHANGED_VIEWS)
-            .map(|(t, _)| t.clone())
-            .collect();
-        for tenant in over {
-            self.tenants.remove(&tenant);
-            self.reread.insert(tenant);
+        if self.following {
+            self.tenants.remove(tenant);
+            self.reread.insert(tenant.to_string());
         }
-    }
-
-    /// Adds later changes (`later` committed after these).
-    pub fn extend(&mut self, later: ViewChanges) {
-        self.reread.extend(later.reread);
-        for (tenant, changes) in later.tenants {
-            let Some(mine) = self.tenant(&tenant) else {
-                continue;
-            };
-            // Viewer changes of one commit come before its replaced views (the store's order).
-            for ((view, segment), viewer) in changes.viewers {
-                mine.set_viewer_of(view, segment, viewer);
-            }
-            for (view, segments) in changes.added {
-                mine.replace_key(view, segments);
-            }
-        }
-        self.bound();
     }
 
     /// Nothing changed.
@@ -271,5 +267,37 @@ impl TenantViews {
             self.by_content.entry(content).or_default().push(position);
         }
         self.rows.push(row);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_past_the_bound_is_read_again_and_nothing_is_recorded_unless_followed() {
+        let mut changes = ViewChanges::default();
+        assert!(changes.tenant_with_room("acme", 1).is_none());
+        changes.reread("acme");
+        assert!(changes.is_empty(), "nothing is recorded before follow");
+
+        changes.follow();
+        let acme = changes.tenant_with_room("acme", 1).expect("room");
+        acme.replace("v1", Vec::new());
+        assert!(changes
+            .tenant_with_room("globex", MAX_CHANGED_VIEWS)
+            .is_some());
+        assert!(changes
+            .tenant_with_room("globex", MAX_CHANGED_VIEWS + 1)
+            .is_none());
+        // Once read again, always read again in this pull.
+        assert!(changes.tenant_with_room("globex", 0).is_none());
+        let taken = changes.take();
+        let (reread, changed) = taken.split();
+        assert_eq!(reread, ["globex"]);
+        assert_eq!(changed.keys().collect::<Vec<_>>(), ["acme"]);
+        // Recording goes on after a take.
+        assert!(changes.is_empty());
+        assert!(changes.tenant_with_room("globex", 1).is_some());
     }
 }

@@ -342,9 +342,14 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// What loads changed in the views since the last call (for the index to follow).
+    /// Records from now on what loads change in the views, for an index to follow.
+    pub fn follow_views(&mut self) {
+        self.view_changes.follow();
+    }
+
+    /// What loads changed in the views since the last call (see [`Store::follow_views`]).
     pub fn take_view_changes(&mut self) -> crate::query::ViewChanges {
-        std::mem::take(&mut self.view_changes)
+        self.view_changes.take()
     }
 
     /// How many lake objects are loaded (a pull that failed changed data if this moved).

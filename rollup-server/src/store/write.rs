@@ -6,7 +6,7 @@ use crate::fold::view::{browser_engine, source_of, Dim, Segment, SegmentRow, Tim
 use crate::fold::{fold_chunk, fold_objects, fold_threads, FoldedChunk, FoldedLoad, ViewMap};
 use crate::query::params::Dimension;
 use crate::query::views::{text_key, ViewRecord};
-use crate::query::{OwnedView, ViewChanges, MAX_CHANGED_VIEWS};
+use crate::query::{OwnedView, ViewChanges};
 use crate::store::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
 use duckdb::arrow::array::{
@@ -235,12 +235,21 @@ impl Store {
         decoded: FoldedChunk,
         decoding: bool,
     ) -> Result<Vec<LoadOutcome>, StoreError> {
-        if !decoding {
-            return self.load_folded_in_tx(objects, blobs, decoded);
+        let tenants = decoded.load.tenants.clone();
+        let loaded = if decoding {
+            self.conn.execute_batch("SET threads = 1")?;
+            let loaded = self.load_folded_in_tx(objects, blobs, decoded);
+            self.conn.execute_batch("RESET threads")?;
+            loaded
+        } else {
+            self.load_folded_in_tx(objects, blobs, decoded)
+        };
+        if loaded.is_err() {
+            // What it recorded of the views did not commit: the index reads these tenants again.
+            for tenant in &tenants {
+                self.view_changes.reread(tenant);
+            }
         }
-        self.conn.execute_batch("SET threads = 1")?;
-        let loaded = self.load_folded_in_tx(objects, blobs, decoded);
-        self.conn.execute_batch("RESET threads")?;
         loaded
     }
 
@@ -310,12 +319,11 @@ impl Store {
         tx.execute("INSERT INTO events SELECT * FROM staged(?)", params![&ids])?;
         drop(ids);
         let inserted_s = clock.elapsed().as_secs_f64();
-        let mut changes = ViewChanges::default();
-        store_identities(&tx, &load, &mut changes)?;
+        store_identities(&tx, &load, &mut self.view_changes)?;
         let stored_s = clock.elapsed().as_secs_f64();
 
         store_quarantine(&tx, &load, |n| &objects[fresh[n]])?;
-        store_views(&tx, load.views, &load.tenants, &mut changes)?;
+        store_views(&tx, load.views, &load.tenants, &mut self.view_changes)?;
         let views_s = clock.elapsed().as_secs_f64();
 
         // The record of the objects, in one statement too.
@@ -368,7 +376,6 @@ impl Store {
             };
         }
         tx.commit()?;
-        self.view_changes.extend(changes);
         let committed_s = clock.elapsed().as_secs_f64();
         self.timings.read_s += decoded_s;
         self.timings.store_s += stored_s - decoded_s;
@@ -597,7 +604,7 @@ fn store_identities(
             row.get(3)?,
             row.get(4)?,
         );
-        if let Some(tenant) = changes.tenant(&tenant).filter(|_| counted) {
+        if let Some(tenant) = changes.tenant_with_room(&tenant, 0).filter(|_| counted) {
             tenant.set_viewer(&view_id, segment, &viewer);
         }
     }
@@ -782,8 +789,8 @@ fn store_views(
     Ok(())
 }
 
-/// Adds the written views to `changes`: each view id of `rows` (a view id's segments together) is
-/// replaced by its counted segments.
+/// Adds the written views to `changes`: each view id of `rows` (a tenant's rows together, a view
+/// id's segments together) is replaced by its counted segments.
 fn record_changes(
     rows: &[(&str, &str, SegmentRow<'_>)],
     viewers: &[Option<&str>],
@@ -791,22 +798,30 @@ fn record_changes(
 ) {
     let mut at = 0;
     while at < rows.len() {
-        let (tenant, view_id, _) = rows[at];
+        let tenant = rows[at].0;
         let end = at
             + rows[at..]
                 .iter()
-                .take_while(|(t, v, _)| *t == tenant && *v == view_id)
+                .take_while(|(t, _, _)| *t == tenant)
                 .count();
-        if let Some(of_tenant) = changes.tenant(tenant) {
-            let segments = rows[at..end]
-                .iter()
-                .zip(&viewers[at..end])
-                .filter(|((_, _, row), _)| row.counted)
-                .map(|((_, _, row), viewer)| OwnedView::of(&view_record(view_id, row, *viewer)))
-                .collect();
-            of_tenant.replace(view_id, segments);
-            if of_tenant.views() > MAX_CHANGED_VIEWS {
-                changes.reread(tenant);
+        let counted = rows[at..end].iter().filter(|(_, _, r)| r.counted).count();
+        if let Some(of_tenant) = changes.tenant_with_room(tenant, counted) {
+            let mut view_at = at;
+            while view_at < end {
+                let view_id = rows[view_at].1;
+                let view_end = view_at
+                    + rows[view_at..end]
+                        .iter()
+                        .take_while(|(_, v, _)| *v == view_id)
+                        .count();
+                let segments = rows[view_at..view_end]
+                    .iter()
+                    .zip(&viewers[view_at..view_end])
+                    .filter(|((_, _, row), _)| row.counted)
+                    .map(|((_, _, row), viewer)| OwnedView::of(&view_record(view_id, row, *viewer)))
+                    .collect();
+                of_tenant.replace(view_id, segments);
+                view_at = view_end;
             }
         }
         at = end;
@@ -978,6 +993,7 @@ mod tests {
             .collect();
         let keys: Vec<String> = (0..paths.len()).map(|i| format!("o{i}")).collect();
         let mut store = Store::open_in_memory().expect("store");
+        store.follow_views();
         let mut index = ViewIndex::default();
         let mut followed = 0;
         for (n, chunk) in order.chunks(3).enumerate() {
