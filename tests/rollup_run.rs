@@ -138,6 +138,19 @@ fn server(db: &Path, lake: &Path) -> Command {
 }
 
 /// Peak resident memory of a finished child, from `/usr/bin/time -v` output, in MB.
+/// `rollup-server serve` on `port`, its scheduled pulls a day apart (the first one at start).
+fn serve(db: &Path, lake: &Path, port: u16) -> Command {
+    let mut command = server(db, lake);
+    command.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--interval",
+        "86400",
+    ]);
+    command
+}
+
 pub fn peak_mb(time_v_stderr: &str) -> Option<f64> {
     time_v_stderr
         .lines()
@@ -237,16 +250,9 @@ pub fn follow_up_pull(loaded: &Loaded, events: u64) -> FollowUp {
     let log_path = lake.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap_or_else(|e| panic!("log: {e}"));
     let port = free_port();
-    let mut child = server(&loaded.db, lake.path())
+    let mut child = serve(&loaded.db, lake.path(), port)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--interval",
-            "86400",
-        ])
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -346,14 +352,7 @@ impl QueryServer {
     pub fn start(loaded: &Loaded) -> QueryServer {
         let port = free_port();
         let started = Instant::now();
-        let child = server(&loaded.db, &loaded.lake)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--interval",
-                "86400",
-            ])
+        let child = serve(&loaded.db, &loaded.lake, port)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -8,7 +8,7 @@
 //! of the tenant costs time.
 
 use super::params::Dimension;
-use super::views::{slot, text_key, TenantViews, ViewRecord, ViewRow, DIMENSIONS, NONE};
+use super::views::{slot, text_key, TenantViews, View, ViewRecord, ViewRow, NONE};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{HashMap, HashSet};
 
@@ -16,66 +16,17 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_CHANGED_VIEWS: usize = 20_000;
 
 /// One view as a pull hands it over: a [`ViewRecord`] that owns its strings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OwnedView {
-    pub view: u64,
-    pub segment: i32,
-    pub started_ms: i64,
-    pub viewer_key: Option<u64>,
-    pub ttff_ms: Option<i64>,
-    pub watched_ms: i64,
-    pub rebuffer_ms: i64,
-    pub fatal_error: bool,
-    pub reached_first_frame: bool,
-    pub dims: [Option<Box<str>>; DIMENSIONS],
-    pub duration_s: Option<f64>,
-    pub last_ms: i64,
-    pub who: u64,
-    pub ranges: Vec<(f64, f64)>,
-    pub props: Option<Box<str>>,
-}
+pub type OwnedView = View<Box<str>, Vec<(f64, f64)>>;
 
 impl OwnedView {
     /// A record's own copy.
     pub fn of(record: &ViewRecord<'_>) -> OwnedView {
-        OwnedView {
-            view: record.view,
-            segment: record.segment,
-            started_ms: record.started_ms,
-            viewer_key: record.viewer_key,
-            ttff_ms: record.ttff_ms,
-            watched_ms: record.watched_ms,
-            rebuffer_ms: record.rebuffer_ms,
-            fatal_error: record.fatal_error,
-            reached_first_frame: record.reached_first_frame,
-            dims: record.dims.map(|d| d.map(Box::from)),
-            duration_s: record.duration_s,
-            last_ms: record.last_ms,
-            who: record.who,
-            ranges: record.ranges.to_vec(),
-            props: record.props.map(Box::from),
-        }
+        record.map(|&t| Box::from(t), |r| r.to_vec())
     }
 
     /// It as a record.
     pub fn record(&self) -> ViewRecord<'_> {
-        ViewRecord {
-            view: self.view,
-            segment: self.segment,
-            started_ms: self.started_ms,
-            viewer_key: self.viewer_key,
-            ttff_ms: self.ttff_ms,
-            watched_ms: self.watched_ms,
-            rebuffer_ms: self.rebuffer_ms,
-            fatal_error: self.fatal_error,
-            reached_first_frame: self.reached_first_frame,
-            dims: std::array::from_fn(|i| self.dims[i].as_deref()),
-            duration_s: self.duration_s,
-            last_ms: self.last_ms,
-            who: self.who,
-            ranges: &self.ranges,
-            props: self.props.as_deref(),
-        }
+        self.map(|t| &**t, |r| r.as_slice())
     }
 }
 

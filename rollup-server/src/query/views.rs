@@ -62,10 +62,11 @@ pub fn text_key(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
-/// One view as the store hands it over: its numbers, its dimension values in [`Dimension::ALL`]'s
-/// order, and its played ranges (seconds from, to; merged where they touch).
-#[derive(Debug, Clone)]
-pub struct ViewRecord<'a> {
+/// One view as the store hands it over: its numbers, its dimension values (`S`: text) in
+/// [`Dimension::ALL`]'s order, and its played ranges (`R`: seconds from, to; merged where they
+/// touch). [`ViewRecord`] borrows them, [`crate::query::OwnedView`] owns them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View<S, R> {
     /// [`text_key`] of its view id, and which segment of that view id it is.
     pub view: u64,
     pub segment: i32,
@@ -77,14 +78,44 @@ pub struct ViewRecord<'a> {
     pub rebuffer_ms: i64,
     pub fatal_error: bool,
     pub reached_first_frame: bool,
-    pub dims: [Option<&'a str>; DIMENSIONS],
+    pub dims: [Option<S>; DIMENSIONS],
     pub duration_s: Option<f64>,
     pub last_ms: i64,
     /// Who is watching, for concurrency: [`text_key`] of the session id (the view id without one).
     pub who: u64,
-    pub ranges: &'a [(f64, f64)],
+    pub ranges: R,
     /// The custom props of its first event, as JSON text.
-    pub props: Option<&'a str>,
+    pub props: Option<S>,
+}
+
+/// A view that borrows its strings and ranges.
+pub type ViewRecord<'a> = View<&'a str, &'a [(f64, f64)]>;
+
+impl<S, R> View<S, R> {
+    /// The same view with its texts and ranges converted.
+    pub fn map<'a, T, Q>(
+        &'a self,
+        text: impl Fn(&'a S) -> T,
+        ranges: impl Fn(&'a R) -> Q,
+    ) -> View<T, Q> {
+        View {
+            view: self.view,
+            segment: self.segment,
+            started_ms: self.started_ms,
+            viewer_key: self.viewer_key,
+            ttff_ms: self.ttff_ms,
+            watched_ms: self.watched_ms,
+            rebuffer_ms: self.rebuffer_ms,
+            fatal_error: self.fatal_error,
+            reached_first_frame: self.reached_first_frame,
+            dims: std::array::from_fn(|i| self.dims[i].as_ref().map(&text)),
+            duration_s: self.duration_s,
+            last_ms: self.last_ms,
+            who: self.who,
+            ranges: ranges(&self.ranges),
+            props: self.props.as_ref().map(&text),
+        }
+    }
 }
 
 impl TenantViews {
