@@ -104,15 +104,20 @@ impl Pipeline {
             }
             Err(e) => Err(e),
         };
+        // Changes not followed (a tenant's read failed, say) are gone: every view is read again.
+        let current = match followed {
+            Ok(()) => Ok(()),
+            Err(follow) => {
+                tracing::error!(error = %follow, "views not updated after a pull; reading them all again");
+                self.refresh_views().await
+            }
+        };
         let report = match pulled {
             Ok(report) => report,
             Err(e) => {
                 self.telemetry.pull_failed();
-                if let Err(follow) = followed {
-                    tracing::error!(error = %follow, "views not updated after a failed pull; reading them again");
-                    if let Err(read) = self.refresh_views().await {
-                        tracing::error!(error = %read, "views not read again after a failed pull");
-                    }
+                if let Err(read) = current {
+                    tracing::error!(error = %read, "views not read again after a failed pull");
                 }
                 return Err(e);
             }
@@ -120,7 +125,7 @@ impl Pipeline {
         if let Some(expired) = cutoff_ms {
             expired?;
         }
-        followed?;
+        current?;
         let newest = pull::with_store(&self.store, |s| s.newest_loaded_upload_ms()).await?;
         self.telemetry
             .pulled(&report, crate::clock::now_ms(), newest);

@@ -8,7 +8,7 @@
 //! of the tenant costs time.
 
 use super::params::Dimension;
-use super::views::{slot, text_key, TenantViews, View, ViewRecord, ViewRow, NONE};
+use super::views::{slot, text_key, TenantViews, View, ViewRecord, ViewRow};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{HashMap, HashSet};
 
@@ -153,12 +153,7 @@ impl TenantViews {
     pub fn updated(old: Option<&TenantViews>, changes: TenantChanges) -> TenantViews {
         let empty = TenantViews::default();
         let old = old.unwrap_or(&empty);
-        // The dictionary carries over whole, so kept rows keep their ids.
-        let mut new = TenantViews {
-            values: old.values.clone(),
-            ids: old.ids.clone(),
-            ..TenantViews::default()
-        };
+        let mut new = old.dictionary_only();
         let replaced: FxHashSet<u64> = changes.added.keys().copied().collect();
         let mut added: Vec<OwnedView> = changes.added.into_values().flatten().collect();
         added.sort_by_key(|v| v.started_ms);
@@ -182,16 +177,21 @@ impl TenantViews {
 
     /// These views without those started before `cutoff_ms` (what retention deletes).
     pub fn since(&self, cutoff_ms: i64) -> TenantViews {
-        let mut new = TenantViews {
-            values: self.values.clone(),
-            ids: self.ids.clone(),
-            ..TenantViews::default()
-        };
+        let mut new = self.dictionary_only();
         let from = self.rows.partition_point(|r| r.started_ms < cutoff_ms);
         for row in &self.rows[from..] {
             new.push_kept(self, row, None);
         }
         new
+    }
+
+    /// No views, with this one's dictionary (rows copied from here keep their ids).
+    fn dictionary_only(&self) -> TenantViews {
+        TenantViews {
+            values: self.values.clone(),
+            ids: self.ids.clone(),
+            ..TenantViews::default()
+        }
     }
 
     /// Whether a view started before `cutoff_ms`.
@@ -212,12 +212,7 @@ impl TenantViews {
         let props = &from.props[row.props_from as usize..][..row.props_len as usize];
         row.props_from = self.props.len() as u32;
         self.props.extend_from_slice(props);
-        let content = row.dims[slot(Dimension::ContentId)];
-        if content != NONE {
-            let position = self.rows.len() as u32;
-            self.by_content.entry(content).or_default().push(position);
-        }
-        self.rows.push(row);
+        self.push_row(row);
     }
 }
 

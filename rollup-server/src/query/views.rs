@@ -62,6 +62,12 @@ pub fn text_key(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }
 
+/// A view's [`View::view`] and [`View::who`]: the keys of its view id and of who watches (its
+/// session, else the view itself).
+pub fn view_keys(view_id: &str, session_id: Option<&str>) -> (u64, u64) {
+    (text_key(view_id), text_key(session_id.unwrap_or(view_id)))
+}
+
 /// One view as the store hands it over: its numbers, its dimension values (`S`: text) in
 /// [`Dimension::ALL`]'s order, and its played ranges (`R`: seconds from, to; merged where they
 /// touch). [`ViewRecord`] borrows them, [`crate::query::OwnedView`] owns them.
@@ -133,13 +139,6 @@ impl TenantViews {
         }
         let ranges_from = self.ranges.len() as u32;
         self.ranges.extend_from_slice(view.ranges);
-        if dims[slot(Dimension::ContentId)] != NONE {
-            let position = self.rows.len() as u32;
-            self.by_content
-                .entry(dims[slot(Dimension::ContentId)])
-                .or_default()
-                .push(position);
-        }
         let props_from = self.props.len() as u32;
         if let Some(text) = view.props {
             for (key, value) in matchable_props(text) {
@@ -148,7 +147,7 @@ impl TenantViews {
             }
             self.props[props_from as usize..].sort_unstable();
         }
-        self.rows.push(ViewRow {
+        self.push_row(ViewRow {
             view: view.view,
             segment: view.segment,
             started_ms: view.started_ms,
@@ -167,6 +166,16 @@ impl TenantViews {
             props_from,
             props_len: self.props.len() as u32 - props_from,
         });
+    }
+
+    /// Appends a row whose ranges and props are in place, and indexes it by content.
+    pub(super) fn push_row(&mut self, row: ViewRow) {
+        let content = row.dims[slot(Dimension::ContentId)];
+        if content != NONE {
+            let position = self.rows.len() as u32;
+            self.by_content.entry(content).or_default().push(position);
+        }
+        self.rows.push(row);
     }
 
     pub(super) fn intern(&mut self, value: &str) -> u32 {

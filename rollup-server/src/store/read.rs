@@ -2,7 +2,7 @@
 
 use super::{Store, StoreError};
 use crate::query::params::{number, Dimension, RealtimeQuery};
-use crate::query::views::{text_key, ViewRecord, DIMENSIONS};
+use crate::query::views::{text_key, view_keys, ViewRecord, DIMENSIONS};
 use crate::query::TenantViews;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -52,8 +52,10 @@ fn read_views(
             *dim = text(row.get_ref(9 + i)?);
         }
         let after = 9 + DIMENSIONS;
-        let view_id = text(row.get_ref(2)?).unwrap_or_default();
-        let session_id = text(row.get_ref(after + 4)?);
+        let (view, who) = view_keys(
+            text(row.get_ref(2)?).unwrap_or_default(),
+            text(row.get_ref(after + 4)?),
+        );
         ranges.clear();
         if let (duckdb::types::Value::List(froms), duckdb::types::Value::List(tos)) = (
             row.get_ref(after + 1)?.to_owned(),
@@ -68,7 +70,7 @@ fn read_views(
             }
         }
         views.push(&ViewRecord {
-            view: text_key(view_id),
+            view,
             segment: row.get(3)?,
             started_ms: row.get(1)?,
             viewer_key: dims[Dimension::ViewerId as usize].map(text_key),
@@ -80,7 +82,7 @@ fn read_views(
             dims,
             duration_s: row.get(after)?,
             last_ms: row.get(after + 3)?,
-            who: text_key(session_id.unwrap_or(view_id)),
+            who,
             ranges: &ranges,
             props: text(row.get_ref(after + 5)?),
         });

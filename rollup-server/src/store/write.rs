@@ -5,7 +5,7 @@
 use crate::fold::view::{browser_engine, source_of, Dim, Segment, SegmentRow, Timeline};
 use crate::fold::{fold_chunk, fold_objects, fold_threads, FoldedChunk, FoldedLoad, ViewMap};
 use crate::query::params::Dimension;
-use crate::query::views::{text_key, ViewRecord};
+use crate::query::views::{text_key, view_keys, ViewRecord};
 use crate::query::{OwnedView, ViewChanges};
 use crate::store::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
@@ -138,8 +138,9 @@ fn dimension_value<'a>(
 /// A counted segment as the index takes it.
 fn view_record<'a>(view_id: &str, row: &SegmentRow<'a>, viewer: Option<&'a str>) -> ViewRecord<'a> {
     let s = row.state;
+    let (view, who) = view_keys(view_id, s.dims.get(Dim::SessionId));
     ViewRecord {
-        view: text_key(view_id),
+        view,
         segment: row.segment,
         started_ms: s.started_ms,
         viewer_key: viewer.map(text_key),
@@ -151,7 +152,7 @@ fn view_record<'a>(view_id: &str, row: &SegmentRow<'a>, viewer: Option<&'a str>)
         dims: Dimension::ALL.map(|d| dimension_value(row, viewer, d)),
         duration_s: s.duration_s,
         last_ms: s.last_ms,
-        who: text_key(s.dims.get(Dim::SessionId).unwrap_or(view_id)),
+        who,
         ranges: &s.ranges,
         props: s.dims.get(Dim::Props),
     }
@@ -797,34 +798,25 @@ fn record_changes(
     changes: &mut ViewChanges,
 ) {
     let mut at = 0;
-    while at < rows.len() {
-        let tenant = rows[at].0;
-        let end = at
-            + rows[at..]
+    for of_tenant in rows.chunk_by(|a, b| a.0 == b.0) {
+        let viewers_of_tenant = &viewers[at..at + of_tenant.len()];
+        at += of_tenant.len();
+        let counted = of_tenant.iter().filter(|(_, _, r)| r.counted).count();
+        let Some(recorded) = changes.tenant_with_room(of_tenant[0].0, counted) else {
+            continue;
+        };
+        let mut view_at = 0;
+        for of_view in of_tenant.chunk_by(|a, b| a.1 == b.1) {
+            let view_id = of_view[0].1;
+            let segments = of_view
                 .iter()
-                .take_while(|(t, _, _)| *t == tenant)
-                .count();
-        let counted = rows[at..end].iter().filter(|(_, _, r)| r.counted).count();
-        if let Some(of_tenant) = changes.tenant_with_room(tenant, counted) {
-            let mut view_at = at;
-            while view_at < end {
-                let view_id = rows[view_at].1;
-                let view_end = view_at
-                    + rows[view_at..end]
-                        .iter()
-                        .take_while(|(_, v, _)| *v == view_id)
-                        .count();
-                let segments = rows[view_at..view_end]
-                    .iter()
-                    .zip(&viewers[view_at..view_end])
-                    .filter(|((_, _, row), _)| row.counted)
-                    .map(|((_, _, row), viewer)| OwnedView::of(&view_record(view_id, row, *viewer)))
-                    .collect();
-                of_tenant.replace(view_id, segments);
-                view_at = view_end;
-            }
+                .zip(&viewers_of_tenant[view_at..])
+                .filter(|((_, _, row), _)| row.counted)
+                .map(|((_, _, row), viewer)| OwnedView::of(&view_record(view_id, row, *viewer)))
+                .collect();
+            view_at += of_view.len();
+            recorded.replace(view_id, segments);
         }
-        at = end;
     }
 }
 
@@ -970,44 +962,32 @@ mod tests {
             store_user_agent: vec![],
         };
         lake_gen::generate(&config, dir.path()).expect("lake");
-        let mut paths = Vec::new();
-        let mut pending = vec![dir.path().to_path_buf()];
-        while let Some(d) = pending.pop() {
-            for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "gz") {
-                    paths.push(path);
-                }
-            }
-        }
-        paths.sort();
-        assert!(paths.len() >= 20, "{} objects", paths.len());
-        // In lake order: the identify calls come at the end of each tenant's part of the lake, in
+        // In key order: the identify calls come at the end of each tenant's part of the lake, in
         // loads after the views they claim; views span objects, so they reach the store in parts.
-        let order: Vec<usize> = (0..paths.len()).collect();
-        let blobs: Vec<Vec<u8>> = paths
+        let lake = crate::source::DirLake::new(dir.path());
+        let objects = lake.list_after("").expect("list");
+        assert!(objects.len() >= 20, "{} objects", objects.len());
+        let blobs: Vec<Vec<u8>> = objects
             .iter()
-            .map(|p| std::fs::read(p).expect("read"))
+            .map(|o| lake.read(&o.key).expect("read"))
             .collect();
-        let keys: Vec<String> = (0..paths.len()).map(|i| format!("o{i}")).collect();
         let mut store = Store::open_in_memory().expect("store");
         store.follow_views();
         let mut index = ViewIndex::default();
         let mut followed = 0;
+        let order: Vec<usize> = (0..objects.len()).collect();
         for (n, chunk) in order.chunks(3).enumerate() {
             // Every fourth load repeats the previous chunk's first object under a new key.
             let mut chunk: Vec<usize> = chunk.to_vec();
             if n % 4 == 3 {
-                chunk.push(order[(n - 1) * 3]);
+                chunk.push((n - 1) * 3);
             }
             let names: Vec<String> = chunk
                 .iter()
                 .enumerate()
                 .map(|(j, &i)| {
                     if j < 3 {
-                        keys[i].clone()
+                        objects[i].key.clone()
                     } else {
                         format!("repeat-{n}")
                     }
