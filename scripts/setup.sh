@@ -18,7 +18,7 @@ if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
 fi
 
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "npm ci (wrangler, esbuild, binaryen, uap-core)"
+  step "npm ci (wrangler, esbuild, binaryen, uap-core, the official livepeer and @mux/mux-node clients)"
   npm ci --no-audit --no-fund
 fi
 

@@ -218,6 +218,17 @@ pub fn day_label(ms: i64) -> String {
     format!("{}T00:00:00.000000", day.date())
 }
 
+/// Epoch ms as an RFC 3339 UTC time to the second (`2026-11-25T00:00:00Z`).
+pub fn rfc3339(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// A group key: the breakdown values (None = unknown) and the bucket start if stepped.
 pub type GroupKey = (Vec<Option<String>>, Option<i64>);
 
@@ -266,6 +277,148 @@ pub fn engagement(plays: &[&TruthView], ranges: u32) -> Vec<(f64, f64, i64)> {
             (from, to, viewers)
         })
         .collect()
+}
+
+/// Mux's dimension names with the API dimension each one is (docs/api.md, Mux Data API).
+pub const MUX_DIMENSIONS: [(&str, &str); 11] = [
+    ("browser", "browser"),
+    ("continent_code", "continent"),
+    ("operating_system", "os"),
+    ("player_name", "playerName"),
+    ("video_content_type", "contentType"),
+    ("video_id", "playbackId"),
+    ("viewer_device_category", "deviceType"),
+    ("country", "country"),
+    ("page_url", "source"),
+    ("region", "subdivision"),
+    ("viewer_device_model", "device"),
+];
+
+/// Mux's metrics that Tapemetric measures, each with its default measurement.
+pub const MUX_METRICS: [(&str, &str); 15] = [
+    ("views", "count"),
+    ("unique_viewers", "count"),
+    ("playing_time", "sum"),
+    ("video_startup_time", "median"),
+    ("rebuffer_percentage", "avg"),
+    ("rebuffer_frequency", "avg"),
+    ("rebuffer_count", "median"),
+    ("rebuffer_duration", "median"),
+    ("playback_failure_percentage", "avg"),
+    ("video_startup_failure_percentage", "avg"),
+    ("exits_before_video_start", "avg"),
+    ("view_dropped_percentage", "avg"),
+    ("playback_success_score", "avg"),
+    ("startup_time_score", "avg"),
+    ("rebuffer_score", "avg"),
+];
+
+/// Whether a Mux metric counts a view by its end (quality of experience) rather than its start.
+pub fn mux_by_end(metric: &str) -> bool {
+    !matches!(metric, "views" | "unique_viewers" | "playing_time")
+}
+
+/// A view's watch time (docs/api.md): startup, playing and stalls; for a view that never showed a
+/// frame, the time from the play request to its last event.
+pub fn watch_time_ms(v: &TruthView) -> i64 {
+    if v.reached_first_frame {
+        v.ttff_ms.unwrap_or(0) + v.watched_ms + v.rebuffer_ms
+    } else {
+        v.last_ms - v.started_ms
+    }
+}
+
+/// A view's own value of a metric, if it has one.
+type PerView = Box<dyn Fn(&TruthView) -> Option<f64>>;
+
+/// A Mux metric over `views` (those it counts, by start or end, already chosen) with a
+/// measurement: the value, and how many views have one. `now_ms` decides which views are over.
+pub fn mux_metric(
+    views: &[&TruthView],
+    metric: &str,
+    measurement: &str,
+    now_ms: i64,
+) -> (Option<f64>, i64) {
+    // Ratios: (numerator, denominator) per view that has the metric.
+    let ratio = |f: &dyn Fn(&TruthView) -> Option<(f64, f64)>| {
+        let parts: Vec<(f64, f64)> = views.iter().filter_map(|v| f(v)).collect();
+        let n = parts.len() as i64;
+        let (num, den) = parts
+            .iter()
+            .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+        let value = (n > 0).then(|| if den > 0.0 { num / den } else { 0.0 });
+        (value, n)
+    };
+    let flag = |f: &dyn Fn(&TruthView) -> bool| ratio(&|v| Some((f64::from(u8::from(f(v))), 1.0)));
+    let played = |v: &TruthView| v.reached_first_frame;
+    let per_view: PerView = match metric {
+        "views" => return (Some(views.len() as f64), views.len() as i64),
+        "unique_viewers" => {
+            let viewers: BTreeSet<&str> = views.iter().map(|v| v.viewer_id.as_str()).collect();
+            return (Some(viewers.len() as f64), views.len() as i64);
+        }
+        "rebuffer_percentage" => {
+            return ratio(&|v| played(v).then(|| (v.rebuffer_ms as f64, watch_time_ms(v) as f64)))
+        }
+        "rebuffer_frequency" => {
+            return ratio(&|v| {
+                played(v).then(|| (v.rebuffer_count as f64 * 60_000.0, watch_time_ms(v) as f64))
+            })
+        }
+        "playback_failure_percentage" => return flag(&|v| v.fatal_error),
+        "video_startup_failure_percentage" => {
+            return flag(&|v| v.fatal_error && !v.reached_first_frame)
+        }
+        "exits_before_video_start" => return flag(&|v| !v.fatal_error && !v.reached_first_frame),
+        "view_dropped_percentage" => {
+            return ratio(&|v| {
+                (now_ms - v.last_ms > 30 * 60_000).then(|| (f64::from(u8::from(!v.ended)), 1.0))
+            })
+        }
+        "playing_time" => Box::new(|v| Some(v.watched_ms as f64)),
+        "video_startup_time" => Box::new(|v| {
+            v.ttff_ms
+                .filter(|_| v.reached_first_frame)
+                .map(|t| t as f64)
+        }),
+        "rebuffer_count" => Box::new(move |v| played(v).then_some(v.rebuffer_count as f64)),
+        "rebuffer_duration" => Box::new(move |v| played(v).then_some(v.rebuffer_ms as f64)),
+        "playback_success_score" => Box::new(|v| {
+            if v.fatal_error {
+                Some(0.0)
+            } else if v.reached_first_frame {
+                Some(1.0)
+            } else if v.last_ms - v.started_ms >= 1_000 {
+                Some(0.5)
+            } else {
+                None
+            }
+        }),
+        "startup_time_score" => Box::new(|v| {
+            let ms = v.ttff_ms.filter(|_| v.reached_first_frame)?;
+            Some(8.0 / (8.0 + ms as f64 / 1000.0))
+        }),
+        "rebuffer_score" => Box::new(move |v| {
+            if !played(v) {
+                return None;
+            }
+            let n = v.rebuffer_count as f64;
+            let share = v.rebuffer_ms as f64 / watch_time_ms(v).max(1) as f64;
+            Some((1.0 / (1.0 + n * n / 4.0).sqrt() + (-10.0 * share).exp()) / 2.0)
+        }),
+        other => panic!("no expectation for Mux metric {other}"),
+    };
+    let mut values: Vec<f64> = views.iter().filter_map(|v| per_view(v)).collect();
+    let n = values.len() as i64;
+    let value = match measurement {
+        "sum" => (n > 0).then(|| values.iter().sum()),
+        "count" => (n > 0).then_some(n as f64),
+        "avg" => (n > 0).then(|| values.iter().sum::<f64>() / n as f64),
+        "median" => quantile(&mut values, 0.5),
+        "95th" => quantile(&mut values, 0.95),
+        other => panic!("no measurement {other}"),
+    };
+    (value, n)
 }
 
 #[cfg(test)]

@@ -175,8 +175,14 @@ pub struct TruthView {
     pub ttff_ms: Option<i64>,
     pub watched_ms: i64,
     pub rebuffer_ms: i64,
+    /// Stalls (`rebuffer_start` events).
+    pub rebuffer_count: i64,
     pub fatal_error: bool,
     pub reached_first_frame: bool,
+    /// Client time of its last event: when it ended.
+    pub last_ms: i64,
+    /// It ended cleanly: an `ended` or `view_end` among its events.
+    pub ended: bool,
     pub played: Vec<[f64; 2]>,
     pub source: String,
     /// The viewer's browser (one per anonymous id, as a browser's local storage is).
@@ -578,8 +584,11 @@ impl World<'_> {
             ttff_ms: None,
             watched_ms: 0,
             rebuffer_ms: 0,
+            rebuffer_count: 0,
             fatal_error: false,
             reached_first_frame: false,
+            last_ms: start,
+            ended: false,
             played: Vec::new(),
             source: format!("https://{site}/watch/{}", content.id),
             ua,
@@ -616,6 +625,7 @@ impl World<'_> {
         }
         let seeks = playback.seeks;
         let events = playback.events.events;
+        ends_and_stalls(&events, &mut truth, continuation.as_mut());
         GeneratedView {
             events,
             truth,
@@ -648,6 +658,37 @@ impl World<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Sets when each part of a view ended, whether cleanly, and its stalls, from the events it was
+/// given: the view's own events run up to the first gap of more than 30 minutes, the
+/// continuation's after it (the rule of docs/api.md, restated here: the truth never calls the
+/// server's code).
+fn ends_and_stalls(
+    events: &[StoredEvent],
+    first: &mut TruthView,
+    mut rest: Option<&mut TruthView>,
+) {
+    let mut times: Vec<(i64, EventType)> = events
+        .iter()
+        .map(|e| (e.event.ts, e.event.event_type))
+        .collect();
+    times.sort_by_key(|t| t.0);
+    let mut later = false;
+    let mut previous = times.first().map_or(0, |t| t.0);
+    for (ts, kind) in times {
+        later |= ts - previous > 30 * 60_000;
+        previous = ts;
+        let view = match (later, rest.as_deref_mut()) {
+            (false, _) => &mut *first,
+            (true, Some(view)) => view,
+            // A lone tail after the idle (no playback in it) is no view.
+            (true, None) => continue,
+        };
+        view.last_ms = view.last_ms.max(ts);
+        view.ended |= matches!(kind, EventType::Ended | EventType::ViewEnd);
+        view.rebuffer_count += i64::from(kind == EventType::RebufferStart);
     }
 }
 
@@ -826,6 +867,7 @@ impl Playback<'_> {
                     ttff_ms: None,
                     watched_ms: 0,
                     rebuffer_ms: 0,
+                    rebuffer_count: 0,
                     fatal_error: false,
                     reached_first_frame: true,
                     played: Vec::new(),

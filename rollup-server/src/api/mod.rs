@@ -9,6 +9,7 @@ mod dashboard;
 mod keys;
 pub mod livepeer;
 pub mod mave;
+pub mod mux;
 mod ops;
 mod views;
 
@@ -157,6 +158,37 @@ fn query_routes() -> Vec<Route> {
             "/api/v1/engagement",
             &["get", "post"],
             mave::route(mave::Answer::Engagement),
+        ),
+        (
+            "/data/v1/metrics/comparison",
+            &["get"],
+            get(mux::comparison),
+        ),
+        (
+            "/data/v1/metrics/{metric}/overall",
+            &["get"],
+            get(mux::overall),
+        ),
+        (
+            "/data/v1/metrics/{metric}/breakdown",
+            &["get"],
+            get(mux::breakdown),
+        ),
+        (
+            "/data/v1/metrics/{metric}/timeseries",
+            &["get"],
+            get(mux::timeseries),
+        ),
+        (
+            "/data/v1/metrics/{metric}/insights",
+            &["get"],
+            get(mux::insights),
+        ),
+        ("/data/v1/dimensions", &["get"], get(mux::dimensions)),
+        (
+            "/data/v1/dimensions/{dimension}",
+            &["get"],
+            get(mux::dimension_values),
         ),
     ]
 }

@@ -214,3 +214,71 @@ fn filters_windows_and_other_tenants() {
     };
     assert!(s.view_metrics("acme", &missing).is_empty());
 }
+
+#[test]
+fn mux_metrics_and_scores_follow_their_definitions() {
+    use super::mux::{Grouping, Metric, MuxQuery};
+    let index = index_of(&store());
+    let query = MuxQuery {
+        from_ms: T0,
+        to_ms: T0 + 2 * 86_400_000,
+        now_ms: T0 + 3 * 86_400_000,
+        ..MuxQuery::default()
+    };
+    let value = |metric: Metric| {
+        let aggregate = metric.aggregate(None).expect("default");
+        let groups = index.mux_groups("acme", metric, aggregate, &query, Grouping::All);
+        groups[0].value.expect("a value")
+    };
+    // v1 watched 11.5 s: 500 ms of startup, 10 s playing, 1 s in its one stall.
+    let watch: f64 = 11_500.0;
+    let expect = [
+        (Metric::Views, 3.0),
+        (Metric::PlayingTime, 10_000.0),
+        (Metric::VideoStartupTime, 500.0),
+        (Metric::RebufferPercentage, 1_000.0 / watch),
+        (Metric::RebufferFrequency, 60_000.0 / watch),
+        (Metric::RebufferCount, 1.0),
+        (Metric::PlaybackFailurePercentage, 1.0 / 3.0),
+        (Metric::VideoStartupFailurePercentage, 1.0 / 3.0),
+        (Metric::ExitsBeforeVideoStart, 1.0 / 3.0),
+        // None of them ended cleanly, and all are over.
+        (Metric::ViewDroppedPercentage, 1.0),
+        // v1 played (1), v2 failed (0), v3 left at once (under a second: no score).
+        (Metric::PlaybackSuccessScore, 0.5),
+        (Metric::StartupTimeScore, 8.0 / 8.5),
+        (
+            Metric::SmoothnessScore,
+            (1.0 / 1.25f64.sqrt() + (-10.0 * 1_000.0 / watch).exp()) / 2.0,
+        ),
+    ];
+    for (metric, want) in expect {
+        let got = value(metric);
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{metric:?}: {got}, expected {want}"
+        );
+    }
+    // v3 started a day later: a timeframe of the first day has v1 and v2 (by start and by end).
+    let first_day = MuxQuery {
+        to_ms: T0 + 86_400_000,
+        ..query.clone()
+    };
+    let views = index.mux_groups(
+        "acme",
+        Metric::Views,
+        Metric::Views.aggregate(None).expect("count"),
+        &first_day,
+        Grouping::All,
+    );
+    assert_eq!(views[0].value, Some(2.0));
+    assert!(Metric::parse("upscale_percentage")
+        .expect_err("not measured")
+        .contains("not measured"));
+    assert!(Metric::parse("nonsense")
+        .expect_err("unknown")
+        .contains("unknown metric"));
+    assert!(Metric::Views
+        .aggregate(Some(super::mux::Measurement::Median))
+        .is_err());
+}

@@ -26,6 +26,7 @@ mod concurrency;
 pub(crate) mod definitions;
 mod mave;
 mod metrics;
+pub mod mux;
 #[cfg(test)]
 mod oracle;
 pub mod params;

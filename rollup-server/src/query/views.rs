@@ -27,6 +27,7 @@ pub(super) struct ViewRow {
     pub(super) rebuffer_ms: i64,
     pub(super) fatal_error: bool,
     pub(super) reached_first_frame: bool,
+    pub(super) qoe: Qoe,
     pub(super) dims: [u32; DIMENSIONS],
     pub(super) duration_s: Option<f64>,
     /// When its last event happened (the end of its span for concurrency).
@@ -39,6 +40,16 @@ pub(super) struct ViewRow {
     /// Its custom props that queries can match: `TenantViews::props[props_from..props_from + props_len]`.
     pub(super) props_from: u32,
     pub(super) props_len: u32,
+}
+
+/// The quality-of-experience figures of a view beyond the ones every API reads, for Mux's metrics
+/// (`query/mux.rs`). Each field is the `view_segments` column of the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Qoe {
+    /// Stalls while playing (`rebuffer_start` events).
+    pub rebuffer_count: i64,
+    /// It ended cleanly (an `ended` or `view_end` event).
+    pub ended: bool,
 }
 
 /// One tenant's views and the strings they use.
@@ -55,6 +66,9 @@ pub struct TenantViews {
     pub(super) by_content: FxHashMap<u32, Vec<u32>>,
     /// Custom props of every view as (key, value) dictionary ids, sorted per view.
     pub(super) props: Vec<(u32, u32)>,
+    /// The longest a view lasted (`last_ms - started_ms`): views that ended in a window started
+    /// at most this long before it.
+    pub(super) longest_ms: i64,
 }
 
 /// The key the index gives a text (a view id, a viewer, a session): equal texts, equal keys.
@@ -84,6 +98,7 @@ pub struct View<S, R> {
     pub rebuffer_ms: i64,
     pub fatal_error: bool,
     pub reached_first_frame: bool,
+    pub qoe: Qoe,
     pub dims: [Option<S>; DIMENSIONS],
     pub duration_s: Option<f64>,
     pub last_ms: i64,
@@ -114,6 +129,7 @@ impl<S, R> View<S, R> {
             rebuffer_ms: self.rebuffer_ms,
             fatal_error: self.fatal_error,
             reached_first_frame: self.reached_first_frame,
+            qoe: self.qoe,
             dims: std::array::from_fn(|i| self.dims[i].as_ref().map(&text)),
             duration_s: self.duration_s,
             last_ms: self.last_ms,
@@ -157,6 +173,7 @@ impl TenantViews {
             rebuffer_ms: view.rebuffer_ms,
             fatal_error: view.fatal_error,
             reached_first_frame: view.reached_first_frame,
+            qoe: view.qoe,
             dims,
             duration_s: view.duration_s,
             last_ms: view.last_ms,
@@ -175,6 +192,7 @@ impl TenantViews {
             let position = self.rows.len() as u32;
             self.by_content.entry(content).or_default().push(position);
         }
+        self.longest_ms = self.longest_ms.max(row.last_ms - row.started_ms);
         self.rows.push(row);
     }
 
@@ -220,7 +238,7 @@ impl TenantViews {
                     .map(|&(k, v)| (self.value(k), self.value(v)))
                     .collect();
                 format!(
-                    "{:x}/{} {} {:?} {:?} {} {} {} {} {:?} {:?} {} {:x} {:?} {:?}",
+                    "{:x}/{} {} {:?} {:?} {} {} {} {} {:?} {:?} {:?} {} {:x} {:?} {:?}",
                     row.view,
                     row.segment,
                     row.started_ms,
@@ -230,6 +248,7 @@ impl TenantViews {
                     row.rebuffer_ms,
                     row.fatal_error,
                     row.reached_first_frame,
+                    row.qoe,
                     dims,
                     row.duration_s,
                     row.last_ms,

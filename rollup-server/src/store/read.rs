@@ -1,5 +1,6 @@
 //! Reads from the store into the in-memory views.
 
+use super::write::{read_qoe, QOE_COLUMNS};
 use super::{Store, StoreError};
 use crate::query::params::{number, Dimension, RealtimeQuery};
 use crate::query::views::{text_key, view_keys, ViewRecord, DIMENSIONS};
@@ -15,10 +16,11 @@ fn read_views(
         .iter()
         .map(|d| format!("v.{}", d.column()))
         .collect();
+    let qoe: Vec<String> = QOE_COLUMNS.iter().map(|c| format!("v.{c}")).collect();
     let sql = format!(
         "SELECT v.tenant_id, v.started_ms, v.view_id, v.segment, v.ttff_ms, v.watched_ms, v.rebuffer_ms,
                 v.fatal_error, v.reached_first_frame, {}, v.duration_s, r.froms, r.tos,
-                v.last_ms, v.session_id, v.props
+                v.last_ms, v.session_id, v.props, {}
          FROM views v
          LEFT JOIN (
              SELECT tenant_id, view_id, segment, list(from_s ORDER BY from_s) AS froms,
@@ -29,7 +31,8 @@ fn read_views(
          ) r ON r.tenant_id = v.tenant_id AND r.view_id = v.view_id AND r.segment = v.segment
          WHERE ? IS NULL OR v.tenant_id = ?
          ORDER BY v.tenant_id, v.started_ms",
-        columns.join(", ")
+        columns.join(", "),
+        qoe.join(", ")
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(duckdb::params![tenant, tenant, tenant, tenant])?;
@@ -79,6 +82,7 @@ fn read_views(
             rebuffer_ms: row.get(6)?,
             fatal_error: row.get(7)?,
             reached_first_frame: row.get(8)?,
+            qoe: read_qoe(row, after + 6)?,
             dims,
             duration_s: row.get(after)?,
             last_ms: row.get(after + 3)?,

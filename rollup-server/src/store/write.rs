@@ -5,7 +5,7 @@
 use crate::fold::view::{browser_engine, source_of, Dim, Segment, SegmentRow, Timeline};
 use crate::fold::{fold_chunk, fold_objects, fold_threads, FoldedChunk, FoldedLoad, ViewMap};
 use crate::query::params::Dimension;
-use crate::query::views::{text_key, view_keys, ViewRecord};
+use crate::query::views::{text_key, view_keys, Qoe, ViewRecord};
 use crate::query::{OwnedView, ViewChanges};
 use crate::store::staged::StagedBatch;
 use crate::store::{LoadOutcome, ObjectRecord, Store, StoreError};
@@ -58,6 +58,29 @@ state_columns!(
     furthest_position_s,
     duration_s,
 );
+
+/// Declares the fields of a view's [`Qoe`], each a state column of the same name: how the write
+/// takes them from a segment and the read from the `views` table both come from this list (the
+/// struct literals make the compiler ask for every field).
+macro_rules! qoe_columns {
+    ($($field:ident),* $(,)?) => {
+        /// A segment's [`Qoe`].
+        fn qoe_of(s: &Segment) -> Qoe {
+            Qoe { $($field: s.$field),* }
+        }
+
+        /// The `views` columns of [`Qoe`], in the order [`read_qoe`] reads them.
+        pub(super) const QOE_COLUMNS: &[&str] = &[$(stringify!($field)),*];
+
+        /// Reads a [`Qoe`] from `row`, its first column at `at`.
+        pub(super) fn read_qoe(row: &duckdb::Row<'_>, at: usize) -> duckdb::Result<Qoe> {
+            let mut columns = at..;
+            Ok(Qoe { $($field: row.get(columns.next().unwrap_or(at))?),* })
+        }
+    };
+}
+
+qoe_columns!(rebuffer_count, ended);
 
 /// A value type of a stored column, as an Arrow array.
 trait ColumnValue {
@@ -149,6 +172,7 @@ fn view_record<'a>(view_id: &str, row: &SegmentRow<'a>, viewer: Option<&'a str>)
         rebuffer_ms: s.rebuffer_ms,
         fatal_error: s.fatal_error,
         reached_first_frame: row.reached_first_frame,
+        qoe: qoe_of(s),
         dims: Dimension::ALL.map(|d| dimension_value(row, viewer, d)),
         duration_s: s.duration_s,
         last_ms: s.last_ms,
