@@ -97,9 +97,17 @@ impl Server {
             "/api/v1/plays?timeframe=30%20days&interval=1%20day",
             "/api/v1/sources?timeframe=30%20days",
             "/api/v1/engagement?timeframe=30%20days&ranges=20",
+            "/data/v1/metrics/comparison?timeframe[]=30:days",
+            "/data/v1/metrics/rebuffer_percentage/breakdown?timeframe[]=30:days&group_by=country",
+            "/data/v1/metrics/playing_time/timeseries?timeframe[]=30:days&group_by=day",
+            "/data/v1/dimensions/video_id?timeframe[]=30:days",
         ] {
-            let (status, body) = self.get(path, token);
+            let (status, mut body) = self.get(path, token);
             assert_eq!(status, 200, "{path}: {body}");
+            // Mux's answers echo the timeframe, which moves with the clock.
+            if let Some(answer) = body.as_object_mut() {
+                answer.remove("timeframe");
+            }
             out.insert(path.to_string(), body);
         }
         Value::Object(out)

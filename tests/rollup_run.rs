@@ -600,6 +600,26 @@ pub fn dashboard_queries(lake: &BenchLake) -> Vec<DashboardQuery> {
             format!("/data/views/query?from={from}&breakdownBy[]=country"),
             peer("viewers_by_country", from, 1_000),
         ),
+        q(
+            "Mux: startup time (median), overall",
+            format!("/data/v1/metrics/video_startup_time/overall?timeframe[]={from_s}&timeframe[]={}", from_s + 31 * 86_400),
+            None,
+        ),
+        q(
+            "Mux: rebuffering by country",
+            format!("/data/v1/metrics/rebuffer_percentage/breakdown?timeframe[]={from_s}&timeframe[]={}&group_by=country", from_s + 31 * 86_400),
+            None,
+        ),
+        q(
+            "Mux: failures by day",
+            format!("/data/v1/metrics/playback_failure_percentage/timeseries?timeframe[]={from_s}&timeframe[]={}&group_by=day", from_s + 31 * 86_400),
+            None,
+        ),
+        q(
+            "Mux: smoothness insights",
+            format!("/data/v1/metrics/rebuffer_score/insights?timeframe[]={from_s}&timeframe[]={}", from_s + 31 * 86_400),
+            None,
+        ),
     ]
 }
 
