@@ -340,10 +340,7 @@ async fn grouped(
     groupings: Vec<Grouping>,
 ) -> Result<Vec<Vec<GroupValue>>, MuxError> {
     Ok(super::with_views(state, &tenant.clone(), move |index| {
-        groupings
-            .into_iter()
-            .map(|g| index.mux_groups(&tenant, metric, aggregate, &query, g))
-            .collect()
+        index.mux_groupings(&tenant, metric, aggregate, &query, &groupings)
     })
     .await?)
 }

@@ -583,10 +583,24 @@ impl ViewIndex {
         query: &MuxQuery,
         grouping: Grouping,
     ) -> Vec<GroupValue> {
-        let Some(views) = self.tenants.get(tenant_id) else {
-            return Vec::new();
-        };
-        groups(views, metric, aggregate, query, grouping)
+        self.mux_groupings(tenant_id, metric, aggregate, query, &[grouping])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`ViewIndex::mux_groups`] for each of `groupings`, reading the views once.
+    pub fn mux_groupings(
+        &self,
+        tenant_id: &str,
+        metric: Metric,
+        aggregate: Aggregate,
+        query: &MuxQuery,
+        groupings: &[Grouping],
+    ) -> Vec<Vec<GroupValue>> {
+        match self.tenants.get(tenant_id) {
+            Some(views) => groups(views, metric, aggregate, query, groupings),
+            None => groupings.iter().map(|_| Vec::new()).collect(),
+        }
     }
 
     /// The values of `dimension` among the views started in `query`'s timeframe, with how many
@@ -612,13 +626,14 @@ impl ViewIndex {
     }
 }
 
+/// `metric` over the views of `query`, once per grouping, in one pass over the views.
 fn groups(
     views: &TenantViews,
     metric: Metric,
     aggregate: Aggregate,
     query: &MuxQuery,
-    grouping: Grouping,
-) -> Vec<GroupValue> {
+    groupings: &[Grouping],
+) -> Vec<Vec<GroupValue>> {
     // Rows are sorted by start; a view that ended in the window started at most the longest view
     // before it.
     let by_end = metric.by_view_end();
@@ -648,11 +663,8 @@ fn groups(
             exclude.push((at, id));
         }
     }
-    let group_slot = match grouping {
-        Grouping::Dimension(d) => Some(slot(d)),
-        _ => None,
-    };
-    let mut groups: FxHashMap<i64, Accumulator> = FxHashMap::default();
+    let mut all: Vec<FxHashMap<i64, Accumulator>> =
+        groupings.iter().map(|_| FxHashMap::default()).collect();
     for row in views.rows.get(lo..hi.max(lo)).unwrap_or_default() {
         let at = if by_end { row.last_ms } else { row.started_ms };
         if at < query.from_ms || at >= query.to_ms {
@@ -670,25 +682,33 @@ fn groups(
         let Some(sample) = metric.sample(row, query.now_ms) else {
             continue;
         };
-        let key = match grouping {
-            Grouping::All => 0,
-            Grouping::Dimension(_) => i64::from(group_slot.map_or(NONE, |s| row.dims[s])),
-            Grouping::Time(granularity) => granularity.bucket(at),
-        };
-        groups.entry(key).or_default().add(row, sample, aggregate);
+        for (grouping, groups) in groupings.iter().zip(all.iter_mut()) {
+            let key = match grouping {
+                Grouping::All => 0,
+                Grouping::Dimension(d) => i64::from(row.dims[slot(*d)]),
+                Grouping::Time(granularity) => granularity.bucket(at),
+            };
+            groups.entry(key).or_default().add(row, sample, aggregate);
+        }
     }
-    groups
-        .into_iter()
-        .map(|(key, mut group)| GroupValue {
-            field: match grouping {
-                Grouping::Dimension(_) => views.value(key as u32).map(str::to_owned),
-                _ => None,
-            },
-            bucket_ms: matches!(grouping, Grouping::Time(_)).then_some(key),
-            value: group.value(aggregate),
-            views: group.views,
-            watch_time_ms: group.watch_time_ms,
-            playing_time_ms: group.playing_time_ms,
+    groupings
+        .iter()
+        .zip(all)
+        .map(|(grouping, groups)| {
+            groups
+                .into_iter()
+                .map(|(key, mut group)| GroupValue {
+                    field: match grouping {
+                        Grouping::Dimension(_) => views.value(key as u32).map(str::to_owned),
+                        _ => None,
+                    },
+                    bucket_ms: matches!(grouping, Grouping::Time(_)).then_some(key),
+                    value: group.value(aggregate),
+                    views: group.views,
+                    watch_time_ms: group.watch_time_ms,
+                    playing_time_ms: group.playing_time_ms,
+                })
+                .collect()
         })
         .collect()
 }
