@@ -534,8 +534,12 @@ fn mux_data_metrics_match_the_generated_truth() {
         .count();
     assert!(spanning > 0, "the one-day window cuts some views");
     assert!(
-        acme.iter().any(|v| v.rebuffer_count > 1) && acme.iter().any(|v| !v.ended),
-        "the dataset has views with stalls and views that dropped"
+        acme.iter().any(|v| v.rebuffer_count > 1)
+            && acme.iter().any(|v| !v.ended)
+            && acme.iter().any(|v| v.business_exception)
+            && acme.iter().any(|v| v.playback_failure)
+            && acme.iter().any(|v| v.seek_count > 1),
+        "the dataset has views with stalls, dropped views, both kinds of failure and seeks"
     );
 
     // Breakdowns by every dimension, for a median and a ratio.

@@ -198,6 +198,13 @@ pub struct ClientEvent {
     pub error_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fatal: Option<bool>,
+    /// `error`: a business exception (a paywall, a geo block, a concurrency limit): not counted
+    /// as a playback failure. Contract v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_error: Option<bool>,
+    /// `seek`: ms from the seek's start to the player being ready to resume. Contract v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seek_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bitrate: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -243,6 +250,8 @@ impl ClientEvent {
             error_code: None,
             error_message: None,
             fatal: None,
+            business_error: None,
+            seek_ms: None,
             bitrate: None,
             width: None,
             height: None,

@@ -65,6 +65,12 @@ pub const TTFF_MS: NumberRange = NumberRange {
     max: HEARTBEAT_MS,
     because: "time to first frame is at most an hour (3600000 ms)",
 };
+/// `seek_ms`: a seek's start to playable again; a seek that takes over an hour has been left.
+pub const SEEK_MS: NumberRange = NumberRange {
+    field: "seek_ms",
+    max: HEARTBEAT_MS,
+    because: "a seek takes at most an hour (3600000 ms)",
+};
 /// `position_s`: the playhead, in seconds.
 pub const POSITION_S: NumberRange = NumberRange {
     field: "position_s",
@@ -115,10 +121,11 @@ pub const HEIGHT: NumberRange = NumberRange {
 };
 
 /// Every bounded numeric field of the contract (docs/events.md lists them from this table).
-pub const NUMBER_RANGES: [NumberRange; 11] = [
+pub const NUMBER_RANGES: [NumberRange; 12] = [
     WATCHED_MS,
     REBUFFER_MS,
     TTFF_MS,
+    SEEK_MS,
     POSITION_S,
     DURATION_S,
     PLAYED_S,

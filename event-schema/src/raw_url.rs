@@ -52,6 +52,7 @@ const NUMERIC_FIELDS: &[&str] = &[
     "ttff_ms",
     "watched_ms",
     "rebuffer_ms",
+    "seek_ms",
     "bitrate",
     "width",
     "height",
@@ -75,7 +76,7 @@ pub fn event_from_params<'a>(
             "si" => {
                 fields.insert("si".into(), Value::String(value.into()));
             }
-            "fatal" => {
+            "fatal" | "business_error" => {
                 let flag = matches!(value, "1" | "true");
                 fields.insert(name.into(), Value::Bool(flag));
             }

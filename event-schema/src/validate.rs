@@ -161,6 +161,8 @@ pub fn validate_event(
         error_code: take_text(&mut fields, "error_code")?,
         error_message: take_text(&mut fields, "error_message")?,
         fatal: take_bool(&mut fields, "fatal")?,
+        business_error: take_bool(&mut fields, "business_error")?,
+        seek_ms: take_count(&mut fields, &limits::SEEK_MS)?,
         bitrate: take_count(&mut fields, &limits::BITRATE)?,
         width: take_count(&mut fields, &limits::WIDTH)?,
         height: take_count(&mut fields, &limits::HEIGHT)?,

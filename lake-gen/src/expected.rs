@@ -295,7 +295,7 @@ pub const MUX_DIMENSIONS: [(&str, &str); 11] = [
 ];
 
 /// Mux's metrics that Tapemetric measures, each with its default measurement.
-pub const MUX_METRICS: [(&str, &str); 15] = [
+pub const MUX_METRICS: [(&str, &str); 18] = [
     ("views", "count"),
     ("unique_viewers", "count"),
     ("playing_time", "sum"),
@@ -306,6 +306,9 @@ pub const MUX_METRICS: [(&str, &str); 15] = [
     ("rebuffer_duration", "median"),
     ("playback_failure_percentage", "avg"),
     ("video_startup_failure_percentage", "avg"),
+    ("playback_business_exception_percentage", "avg"),
+    ("video_startup_business_exception_percentage", "avg"),
+    ("seek_latency", "avg"),
     ("exits_before_video_start", "avg"),
     ("view_dropped_percentage", "avg"),
     ("playback_success_score", "avg"),
@@ -365,9 +368,16 @@ pub fn mux_metric(
                 played(v).then(|| (v.rebuffer_count as f64 * 60_000.0, watch_time_ms(v) as f64))
             })
         }
-        "playback_failure_percentage" => return flag(&|v| v.fatal_error),
+        "playback_failure_percentage" => return flag(&|v| v.playback_failure),
         "video_startup_failure_percentage" => {
-            return flag(&|v| v.fatal_error && !v.reached_first_frame)
+            return flag(&|v| v.playback_failure && !v.reached_first_frame)
+        }
+        "playback_business_exception_percentage" => return flag(&|v| v.business_exception),
+        "video_startup_business_exception_percentage" => {
+            return flag(&|v| v.business_exception && !v.reached_first_frame)
+        }
+        "seek_latency" => {
+            return ratio(&|v| (v.seek_count > 0).then(|| (v.seek_ms as f64, v.seek_count as f64)))
         }
         "exits_before_video_start" => return flag(&|v| !v.fatal_error && !v.reached_first_frame),
         "view_dropped_percentage" => {
@@ -384,11 +394,11 @@ pub fn mux_metric(
         "rebuffer_count" => Box::new(move |v| played(v).then_some(v.rebuffer_count as f64)),
         "rebuffer_duration" => Box::new(move |v| played(v).then_some(v.rebuffer_ms as f64)),
         "playback_success_score" => Box::new(|v| {
-            if v.fatal_error {
+            if v.playback_failure {
                 Some(0.0)
             } else if v.reached_first_frame {
                 Some(1.0)
-            } else if v.last_ms - v.started_ms >= 1_000 {
+            } else if !v.business_exception && v.last_ms - v.started_ms >= 1_000 {
                 Some(0.5)
             } else {
                 None

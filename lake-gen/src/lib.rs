@@ -153,8 +153,9 @@ fn seek_target_ms(rng: &mut Rng, from_ms: i64, duration_ms: i64) -> Option<i64> 
 
 /// A `seek` as the SDK sends it: the new position, and where it came from (`from_s`, a field the
 /// contract does not know, so the edge keeps it in `props`).
-fn seek_fields(e: &mut ClientEvent, from_s: f64, to_s: f64) {
+fn seek_fields(e: &mut ClientEvent, from_s: f64, to_s: f64, seek_ms: i64) {
     e.position_s = Some(to_s);
+    e.seek_ms = Some(seek_ms);
     e.props.insert("from_s".into(), Value::from(from_s));
 }
 
@@ -177,7 +178,13 @@ pub struct TruthView {
     pub rebuffer_ms: i64,
     /// Stalls (`rebuffer_start` events).
     pub rebuffer_count: i64,
+    /// A fatal error of any kind; of it, a business exception (`business_error`) or not.
     pub fatal_error: bool,
+    pub business_exception: bool,
+    pub playback_failure: bool,
+    /// Seeks, and their seeking time summed (ms).
+    pub seek_count: i64,
+    pub seek_ms: i64,
     pub reached_first_frame: bool,
     /// Client time of its last event: when it ended.
     pub last_ms: i64,
@@ -586,6 +593,10 @@ impl World<'_> {
             rebuffer_ms: 0,
             rebuffer_count: 0,
             fatal_error: false,
+            business_exception: false,
+            playback_failure: false,
+            seek_count: 0,
+            seek_ms: 0,
             reached_first_frame: false,
             last_ms: start,
             ended: false,
@@ -605,13 +616,21 @@ impl World<'_> {
         let outcome = rng.below(100);
         let mut continuation = None;
         if outcome < 8 {
-            // A fatal error before the first frame.
+            // A fatal error before the first frame; a quarter of them business exceptions.
             playback.clock += rng.between(200, 5_000);
+            let business = outcome < 2;
             playback.events.emit(EventType::Error, playback.clock, |e| {
                 e.fatal = Some(true);
-                e.error_code = Some("MEDIA_ERR_SRC_NOT_SUPPORTED".into());
+                if business {
+                    e.business_error = Some(true);
+                    e.error_code = Some("GEO_BLOCKED".into());
+                } else {
+                    e.error_code = Some("MEDIA_ERR_SRC_NOT_SUPPORTED".into());
+                }
             });
             playback.truth.fatal_error = true;
+            playback.truth.business_exception = business;
+            playback.truth.playback_failure = !business;
         } else if outcome < 20 {
             // Left before the first frame.
             if rng.chance(0.5) {
@@ -670,14 +689,14 @@ fn ends_and_stalls(
     first: &mut TruthView,
     mut rest: Option<&mut TruthView>,
 ) {
-    let mut times: Vec<(i64, EventType)> = events
+    let mut times: Vec<(i64, EventType, Option<i64>)> = events
         .iter()
-        .map(|e| (e.event.ts, e.event.event_type))
+        .map(|e| (e.event.ts, e.event.event_type, e.event.seek_ms))
         .collect();
     times.sort_by_key(|t| t.0);
     let mut later = false;
     let mut previous = times.first().map_or(0, |t| t.0);
-    for (ts, kind) in times {
+    for (ts, kind, seek_ms) in times {
         later |= ts - previous > 30 * 60_000;
         previous = ts;
         let view = match (later, rest.as_deref_mut()) {
@@ -689,6 +708,10 @@ fn ends_and_stalls(
         view.last_ms = view.last_ms.max(ts);
         view.ended |= matches!(kind, EventType::Ended | EventType::ViewEnd);
         view.rebuffer_count += i64::from(kind == EventType::RebufferStart);
+        if let (EventType::Seek, Some(ms)) = (kind, seek_ms) {
+            view.seek_count += 1;
+            view.seek_ms += ms;
+        }
     }
 }
 
@@ -775,7 +798,7 @@ impl Playback<'_> {
                     self.events.emit(
                         EventType::Seek,
                         self.clock + rebuffer + before + seeking,
-                        |e| seek_fields(e, from, to),
+                        |e| seek_fields(e, from, to, seeking),
                     );
                     self.seeks += 1;
                     let after = (step - before).min(duration_ms - to_ms);
@@ -815,6 +838,7 @@ impl Playback<'_> {
                 e.error_code = Some("MEDIA_ERR_NETWORK".into());
             });
             self.truth.fatal_error = true;
+            self.truth.playback_failure = true;
         } else if rng.chance(0.06) {
             continuation = self.idle_and_resume(rng, position_ms, duration_ms);
         }
@@ -843,8 +867,10 @@ impl Playback<'_> {
             Some((1, to_ms)) => {
                 self.clock += rng.between(15, 29) * 60_000;
                 let to = seconds(to_ms);
-                self.events
-                    .emit(EventType::Seek, self.clock, |e| seek_fields(e, from, to));
+                let seeking = rng.between(100, 900);
+                self.events.emit(EventType::Seek, self.clock, |e| {
+                    seek_fields(e, from, to, seeking)
+                });
                 self.seeks += 1;
                 position_ms = to_ms;
                 self.clock += rng.between(15, 29) * 60_000;
@@ -855,8 +881,10 @@ impl Playback<'_> {
                 let mut started_ms = self.clock + 10_000;
                 if let Some((_, to_ms)) = seek_on_return {
                     let to = seconds(to_ms);
-                    self.events
-                        .emit(EventType::Seek, self.clock, |e| seek_fields(e, from, to));
+                    let seeking = rng.between(100, 900);
+                    self.events.emit(EventType::Seek, self.clock, |e| {
+                        seek_fields(e, from, to, seeking)
+                    });
                     self.seeks += 1;
                     position_ms = to_ms;
                     started_ms = self.clock;

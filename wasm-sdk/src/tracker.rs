@@ -54,6 +54,8 @@ pub enum Detail {
     },
     Seek {
         from_s: f64,
+        /// From `seeking` to `seeked`: Mux's seek latency.
+        seek_ms: i64,
     },
     Error {
         code: String,
@@ -81,7 +83,10 @@ impl Draft {
         match &self.detail {
             Detail::None => {}
             Detail::FirstFrame { ttff_ms } => out.int("ttff_ms", *ttff_ms),
-            Detail::Seek { from_s } => out.num("from_s", *from_s),
+            Detail::Seek { from_s, seek_ms } => {
+                out.num("from_s", *from_s);
+                out.int("seek_ms", *seek_ms);
+            }
             Detail::Error { code, message } => {
                 out.str("error_code", code);
                 out.str("error_message", message);
@@ -130,6 +135,8 @@ pub struct ViewTracker {
     playing: bool,
     paused: bool,
     seeking: bool,
+    /// When the current seek began.
+    seeking_since_ms: f64,
     ended: bool,
     stall_since_ms: Option<f64>,
     last_progress_ms: Option<f64>,
@@ -216,6 +223,7 @@ impl ViewTracker {
                     self.stop_progress(now_ms);
                     self.stall_since_ms = None;
                     self.seeking = true;
+                    self.seeking_since_ms = now_ms;
                 }
             }
             MediaSignal::Seeked => {
@@ -223,7 +231,9 @@ impl ViewTracker {
                     self.seeking = false;
                     let from_s = self.last_position_s;
                     self.last_position_s = position_s;
-                    out.push(self.draft(EventType::Seek, position_s, Detail::Seek { from_s }));
+                    let seek_ms = (now_ms - self.seeking_since_ms).max(0.0) as i64;
+                    let detail = Detail::Seek { from_s, seek_ms };
+                    out.push(self.draft(EventType::Seek, position_s, detail));
                 }
             }
             MediaSignal::Ended => {
@@ -467,7 +477,13 @@ mod tests {
         );
         assert_eq!(c.totals_ms().1, 2_000);
         assert_eq!(c.played(5), [[0.0, 1.2], [1.2, 1.4], [30.0, 31.2]]);
-        assert_eq!(c.events[4].detail, Detail::Seek { from_s: 1.4 });
+        assert_eq!(
+            c.events[4].detail,
+            Detail::Seek {
+                from_s: 1.4,
+                seek_ms: 1_000
+            }
+        );
     }
 
     #[test]
@@ -610,7 +626,11 @@ mod tests {
         let mut other = error.clone();
         other.detail = Detail::FirstFrame { ttff_ms: 500 };
         assert_eq!(fields_json(&other)["ttff_ms"], json!(500));
-        other.detail = Detail::Seek { from_s: 1.4 };
+        other.detail = Detail::Seek {
+            from_s: 1.4,
+            seek_ms: 250,
+        };
+        assert_eq!(fields_json(&other)["seek_ms"], json!(250));
         assert_eq!(fields_json(&other)["from_s"], json!(1.4));
         other.detail = Detail::QualityChange {
             width: 1280,

@@ -685,6 +685,18 @@ const COMPARISON: [(Listed, &[Listed]); 4] = [
                 "percentage",
                 "View Dropped Percentage",
             ),
+            (
+                Metric::PlaybackBusinessExceptionPercentage,
+                None,
+                "percentage",
+                "Playback Business Exception Percentage",
+            ),
+            (
+                Metric::VideoStartupBusinessExceptionPercentage,
+                None,
+                "percentage",
+                "Video Startup Business Exception Percentage",
+            ),
         ],
     ),
     (
@@ -707,6 +719,7 @@ const COMPARISON: [(Listed, &[Listed]); 4] = [
                 "milliseconds",
                 "Video Startup Time (95th %)",
             ),
+            (Metric::SeekLatency, None, "milliseconds", "Seek Latency"),
         ],
     ),
     (

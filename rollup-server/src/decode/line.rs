@@ -214,6 +214,8 @@ lake_event! {
         rebuffer_ms = "rebuffer_ms" by i64: Option<i64>,
         played = "played" by ranges: Option<Ranges>,
         fatal = "fatal" by bool: Option<bool>,
+        business_error = "business_error" by bool: Option<bool>,
+        seek_ms = "seek_ms" by i64: Option<i64>,
         // serde_json takes any JSON value as raw text here; objects are what the edge writes.
         #[serde(borrow)]
         props = "props" by raw_object: Option<RawJson<'a>>,
@@ -263,6 +265,7 @@ impl LakeEvent<'_> {
             (&limits::TTFF_MS, self.ttff_ms),
             (&limits::WATCHED_MS, self.watched_ms),
             (&limits::REBUFFER_MS, self.rebuffer_ms),
+            (&limits::SEEK_MS, self.seek_ms),
         ];
         for (range, value) in counts {
             if let Some(reason) = value.and_then(|v| outside(range, v as f64, &v)) {

@@ -231,6 +231,8 @@ impl FoldedLoad {
             received_at: e.received_at.unwrap_or(e.ts),
             kind: Some(ViewEventKind::of(&e.event_type)),
             fatal: e.fatal.unwrap_or(false),
+            business_exception: e.business_error.unwrap_or(false),
+            seek_ms: e.seek_ms,
             user_id: e.user_id.as_deref(),
             ttff_ms: e.ttff_ms,
             watched_ms: e.watched_ms,

@@ -27,6 +27,7 @@ pub enum ViewEventKind {
     FirstFrame,
     RebufferStart,
     Error,
+    Seek,
     /// `ended` or `view_end`.
     End,
     Other,
@@ -40,6 +41,7 @@ impl ViewEventKind {
             "first_frame" => ViewEventKind::FirstFrame,
             "rebuffer_start" => ViewEventKind::RebufferStart,
             "error" => ViewEventKind::Error,
+            "seek" => ViewEventKind::Seek,
             "ended" | "view_end" => ViewEventKind::End,
             _ => ViewEventKind::Other,
         }
@@ -54,6 +56,10 @@ pub struct ViewEvent<'a> {
     pub received_at: i64,
     pub kind: Option<ViewEventKind>,
     pub fatal: bool,
+    /// An `error` flagged as a business exception (a paywall, a geo block: not a failure).
+    pub business_exception: bool,
+    /// A `seek`'s time from seeking to playable again.
+    pub seek_ms: Option<i64>,
     pub user_id: Option<&'a str>,
     pub ttff_ms: Option<i64>,
     pub watched_ms: Option<i64>,
@@ -154,7 +160,15 @@ pub struct Segment {
     pub watched_ms: i64,
     pub rebuffer_ms: i64,
     pub rebuffer_count: i64,
+    /// A fatal error of any kind.
     pub fatal_error: bool,
+    /// A fatal error that is no business exception (Mux's playback failure).
+    pub playback_failure: bool,
+    /// A fatal error flagged as a business exception.
+    pub business_exception: bool,
+    /// Seeks that reported their time (`seek_ms`), and that time summed.
+    pub seek_count: i64,
+    pub seek_ms: i64,
     pub has_first_frame: bool,
     pub has_view_start: bool,
     pub ended: bool,
@@ -181,6 +195,14 @@ fn min_i64(a: Option<i64>, b: Option<i64>) -> Option<i64> {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+/// The seek time an event adds: a `seek`'s `seek_ms`.
+fn seek_ms(kind: ViewEventKind, e: &ViewEvent<'_>) -> i64 {
+    match (kind, e.seek_ms) {
+        (ViewEventKind::Seek, Some(ms)) => ms,
+        _ => 0,
     }
 }
 
@@ -226,6 +248,10 @@ impl Segment {
             rebuffer_ms: e.rebuffer_ms.unwrap_or(0),
             rebuffer_count: i64::from(kind == ViewEventKind::RebufferStart),
             fatal_error: kind == ViewEventKind::Error && e.fatal,
+            playback_failure: kind == ViewEventKind::Error && e.fatal && !e.business_exception,
+            business_exception: kind == ViewEventKind::Error && e.fatal && e.business_exception,
+            seek_count: i64::from(kind == ViewEventKind::Seek && e.seek_ms.is_some()),
+            seek_ms: seek_ms(kind, e),
             has_first_frame: kind == ViewEventKind::FirstFrame,
             has_view_start: kind == ViewEventKind::ViewStart,
             ended: kind == ViewEventKind::End,
@@ -266,6 +292,12 @@ impl Segment {
             .rebuffer_count
             .saturating_add(i64::from(kind == ViewEventKind::RebufferStart));
         self.fatal_error |= kind == ViewEventKind::Error && e.fatal;
+        self.playback_failure |= kind == ViewEventKind::Error && e.fatal && !e.business_exception;
+        self.business_exception |= kind == ViewEventKind::Error && e.fatal && e.business_exception;
+        self.seek_count = self.seek_count.saturating_add(i64::from(
+            kind == ViewEventKind::Seek && e.seek_ms.is_some(),
+        ));
+        self.seek_ms = self.seek_ms.saturating_add(seek_ms(kind, e));
         self.has_view_start |= kind == ViewEventKind::ViewStart;
         self.ended |= kind == ViewEventKind::End;
         self.furthest_position_s = max_f64(self.furthest_position_s, e.position_s);
@@ -299,6 +331,10 @@ impl Segment {
         self.rebuffer_ms = self.rebuffer_ms.saturating_add(later.rebuffer_ms);
         self.rebuffer_count = self.rebuffer_count.saturating_add(later.rebuffer_count);
         self.fatal_error |= later.fatal_error;
+        self.playback_failure |= later.playback_failure;
+        self.business_exception |= later.business_exception;
+        self.seek_count = self.seek_count.saturating_add(later.seek_count);
+        self.seek_ms = self.seek_ms.saturating_add(later.seek_ms);
         self.has_first_frame |= later.has_first_frame;
         self.has_view_start |= later.has_view_start;
         self.ended |= later.ended;
@@ -655,10 +691,15 @@ mod tests {
                     ViewEventKind::Other,
                     ViewEventKind::RebufferStart,
                     ViewEventKind::End,
-                ][next(5) as usize];
+                    ViewEventKind::Error,
+                    ViewEventKind::Seek,
+                ][next(7) as usize];
                 let mut e = ev(&eids[i], ts, kind);
                 e.dims[Dim::Country as usize] = [None, Some("DE"), Some("FR")][next(3) as usize];
                 events.push(ViewEvent {
+                    fatal: next(2) == 0,
+                    business_exception: next(2) == 0,
+                    seek_ms: [None, Some(250), Some(700)][next(3) as usize],
                     watched_ms: Some(next(3) as i64 * 1000),
                     user_id: [None, Some("u1"), Some("u2")][next(3) as usize],
                     played: if next(2) == 0 { &played[i][..] } else { &[] },

@@ -282,3 +282,88 @@ fn mux_metrics_and_scores_follow_their_definitions() {
         .aggregate(Some(super::mux::Measurement::Median))
         .is_err());
 }
+
+#[test]
+fn failure_kinds_and_seek_latency_follow_their_definitions() {
+    use super::mux::{Grouping, Metric, MuxQuery};
+    let mut store = Store::open_in_memory().expect("store");
+    let events = vec![
+        // b1: a business exception (fatal, flagged) two seconds after the play request.
+        stored(e("1", "view_start", "b1", T0, json!({})), "DE"),
+        stored(
+            e(
+                "2",
+                "error",
+                "b1",
+                T0 + 2_000,
+                json!({"fatal": true, "business_error": true}),
+            ),
+            "DE",
+        ),
+        // f1: a playback failure after its first frame.
+        stored(e("3", "view_start", "f1", T0, json!({})), "DE"),
+        stored(
+            e("4", "first_frame", "f1", T0 + 400, json!({"ttff_ms": 400})),
+            "DE",
+        ),
+        stored(
+            e("5", "error", "f1", T0 + 5_000, json!({"fatal": true})),
+            "DE",
+        ),
+        // s1: two seeks of 400 and 600 ms, and one from a v1 client without a time.
+        stored(e("6", "view_start", "s1", T0, json!({})), "DE"),
+        stored(
+            e("7", "first_frame", "s1", T0 + 300, json!({"ttff_ms": 300})),
+            "DE",
+        ),
+        stored(
+            e("8", "seek", "s1", T0 + 2_000, json!({"seek_ms": 400})),
+            "DE",
+        ),
+        stored(
+            e("9", "seek", "s1", T0 + 4_000, json!({"seek_ms": 600})),
+            "DE",
+        ),
+        stored(e("10", "seek", "s1", T0 + 6_000, json!({})), "DE"),
+    ];
+    let object = ObjectRecord {
+        key: "o",
+        tenant_id: Some("acme"),
+        uploaded_ms: 1,
+        loaded_at_ms: 1,
+    };
+    store.load_batch(&object, &events).expect("load");
+    let index = index_of(&store);
+    let query = MuxQuery {
+        from_ms: T0,
+        to_ms: T0 + 86_400_000,
+        now_ms: T0 + 2 * 86_400_000,
+        ..MuxQuery::default()
+    };
+    let value = |metric: Metric| {
+        let aggregate = metric.aggregate(None).expect("default");
+        let groups = index.mux_groups("acme", metric, aggregate, &query, Grouping::All);
+        groups[0].value.expect("a value")
+    };
+    let expect = [
+        (Metric::PlaybackFailurePercentage, 1.0 / 3.0),
+        (Metric::VideoStartupFailurePercentage, 0.0),
+        (Metric::PlaybackBusinessExceptionPercentage, 1.0 / 3.0),
+        (Metric::VideoStartupBusinessExceptionPercentage, 1.0 / 3.0),
+        // A business exception is no exit before video start.
+        (Metric::ExitsBeforeVideoStart, 0.0),
+        (Metric::SeekLatency, 500.0),
+        // f1 failed (0), s1 played (1); b1's business exception has no score.
+        (Metric::PlaybackSuccessScore, 0.5),
+    ];
+    for (metric, want) in expect {
+        let got = value(metric);
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{metric:?}: {got}, expected {want}"
+        );
+    }
+    // Livepeer's error rate counts every fatal error.
+    let rows = index.view_metrics("acme", &MetricsQuery::default());
+    assert!((rows[0]["errorRate"].as_f64().unwrap_or(0.0) - 2.0 / 3.0).abs() < 1e-12);
+}

@@ -30,8 +30,11 @@ pub enum Metric {
     RebufferDuration,
     PlaybackFailurePercentage,
     VideoStartupFailurePercentage,
+    PlaybackBusinessExceptionPercentage,
+    VideoStartupBusinessExceptionPercentage,
     ExitsBeforeVideoStart,
     ViewDroppedPercentage,
+    SeekLatency,
     PlaybackSuccessScore,
     StartupTimeScore,
     SmoothnessScore,
@@ -109,7 +112,7 @@ impl Sample {
 
 /// Mux's metric ids that Tapemetric does not measure (yet): asked for, they are refused by name
 /// rather than answered with a wrong number.
-pub const NOT_MEASURED: [&str; 36] = [
+pub const NOT_MEASURED: [&str; 33] = [
     "aggregate_startup_time",
     "downscale_percentage",
     "live_stream_latency",
@@ -121,7 +124,6 @@ pub const NOT_MEASURED: [&str; 36] = [
     "request_latency",
     "request_throughput",
     "requests_for_first_preroll",
-    "seek_latency",
     "upscale_percentage",
     "video_quality_score",
     "video_startup_preroll_load_time",
@@ -139,8 +141,6 @@ pub const NOT_MEASURED: [&str; 36] = [
     "ad_impression_count",
     "ad_startup_error_count",
     "ad_startup_error_percentage",
-    "playback_business_exception_percentage",
-    "video_startup_business_exception_percentage",
     "view_content_startup_time",
     "ad_preroll_startup_time",
     "rendition_change_count",
@@ -150,7 +150,7 @@ pub const NOT_MEASURED: [&str; 36] = [
 
 impl Metric {
     /// Every metric, in the order Mux's metric list answers them.
-    pub const ALL: [Metric; 15] = [
+    pub const ALL: [Metric; 18] = [
         Metric::Views,
         Metric::UniqueViewers,
         Metric::PlayingTime,
@@ -161,8 +161,11 @@ impl Metric {
         Metric::RebufferDuration,
         Metric::PlaybackFailurePercentage,
         Metric::VideoStartupFailurePercentage,
+        Metric::PlaybackBusinessExceptionPercentage,
+        Metric::VideoStartupBusinessExceptionPercentage,
         Metric::ExitsBeforeVideoStart,
         Metric::ViewDroppedPercentage,
+        Metric::SeekLatency,
         Metric::PlaybackSuccessScore,
         Metric::StartupTimeScore,
         Metric::SmoothnessScore,
@@ -181,6 +184,11 @@ impl Metric {
             Metric::RebufferDuration => "rebuffer_duration",
             Metric::PlaybackFailurePercentage => "playback_failure_percentage",
             Metric::VideoStartupFailurePercentage => "video_startup_failure_percentage",
+            Metric::PlaybackBusinessExceptionPercentage => "playback_business_exception_percentage",
+            Metric::VideoStartupBusinessExceptionPercentage => {
+                "video_startup_business_exception_percentage"
+            }
+            Metric::SeekLatency => "seek_latency",
             Metric::ExitsBeforeVideoStart => "exits_before_video_start",
             Metric::ViewDroppedPercentage => "view_dropped_percentage",
             Metric::PlaybackSuccessScore => "playback_success_score",
@@ -231,8 +239,11 @@ impl Metric {
             | Metric::RebufferFrequency
             | Metric::PlaybackFailurePercentage
             | Metric::VideoStartupFailurePercentage
+            | Metric::PlaybackBusinessExceptionPercentage
+            | Metric::VideoStartupBusinessExceptionPercentage
             | Metric::ExitsBeforeVideoStart
-            | Metric::ViewDroppedPercentage => fixed(Aggregate::Ratio, "avg"),
+            | Metric::ViewDroppedPercentage
+            | Metric::SeekLatency => fixed(Aggregate::Ratio, "avg"),
             Metric::PlayingTime => Ok(Aggregate::Distribution(
                 measurement.unwrap_or(Measurement::Sum),
             )),
@@ -298,10 +309,20 @@ impl Metric {
             }),
             Metric::RebufferCount => started.then(|| Sample::one(row.qoe.rebuffer_count as f64)),
             Metric::RebufferDuration => started.then(|| Sample::one(row.rebuffer_ms as f64)),
-            Metric::PlaybackFailurePercentage => Some(Sample::flag(row.fatal_error)),
+            Metric::PlaybackFailurePercentage => Some(Sample::flag(row.qoe.playback_failure)),
             Metric::VideoStartupFailurePercentage => {
-                Some(Sample::flag(row.fatal_error && !started))
+                Some(Sample::flag(row.qoe.playback_failure && !started))
             }
+            Metric::PlaybackBusinessExceptionPercentage => {
+                Some(Sample::flag(row.qoe.business_exception))
+            }
+            Metric::VideoStartupBusinessExceptionPercentage => {
+                Some(Sample::flag(row.qoe.business_exception && !started))
+            }
+            Metric::SeekLatency => (row.qoe.seek_count > 0).then(|| Sample {
+                value: row.qoe.seek_ms as f64,
+                weight: row.qoe.seek_count as f64,
+            }),
             Metric::ExitsBeforeVideoStart => Some(Sample::flag(exited_before_start(row))),
             Metric::ViewDroppedPercentage => {
                 (now_ms - row.last_ms > VIEW_OVER_MS).then(|| Sample::flag(!row.qoe.ended))
@@ -342,14 +363,15 @@ pub(super) fn watch_time_ms(row: &ViewRow) -> i64 {
 
 // Scores are fractions, as Mux's API answers them (its dashboard shows them times 100).
 
-/// Playback Success: 1 for a view that played, 0.5 for an exit before video start, 0 for a
-/// failure; none for an exit before video start within a second of the play request.
+/// Playback Success: 0 for a playback failure, 1 for a view that played, 0.5 for an exit before
+/// video start; none for a business exception before the first frame (not the viewer's
+/// experience failing, nor an exit) or an exit within a second of the play request.
 fn playback_success_score(row: &ViewRow) -> Option<f64> {
-    if row.fatal_error {
+    if row.qoe.playback_failure {
         Some(0.0)
     } else if row.reached_first_frame {
         Some(1.0)
-    } else if row.last_ms - row.started_ms < 1_000 {
+    } else if row.qoe.business_exception || row.last_ms - row.started_ms < 1_000 {
         None
     } else {
         Some(0.5)

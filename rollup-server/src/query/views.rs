@@ -50,6 +50,13 @@ pub struct Qoe {
     pub rebuffer_count: i64,
     /// It ended cleanly (an `ended` or `view_end` event).
     pub ended: bool,
+    /// A fatal error that is no business exception.
+    pub playback_failure: bool,
+    /// A fatal error flagged as a business exception.
+    pub business_exception: bool,
+    /// Seeks that reported their time, and that time summed (ms).
+    pub seek_count: i64,
+    pub seek_ms: i64,
 }
 
 /// One tenant's views and the strings they use.

@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "011_viewer_in_rust",
         include_str!("../../migrations/011_viewer_in_rust.sql"),
     ),
+    (
+        12,
+        "012_failure_kinds_and_seeks",
+        include_str!("../../migrations/012_failure_kinds_and_seeks.sql"),
+    ),
 ];
 
 /// What went wrong in the store.

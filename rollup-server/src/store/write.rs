@@ -54,6 +54,10 @@ state_columns!(
     rebuffer_ms,
     rebuffer_count,
     fatal_error,
+    playback_failure,
+    business_exception,
+    seek_count,
+    seek_ms,
     ended,
     furthest_position_s,
     duration_s,
@@ -80,7 +84,14 @@ macro_rules! qoe_columns {
     };
 }
 
-qoe_columns!(rebuffer_count, ended);
+qoe_columns!(
+    rebuffer_count,
+    ended,
+    playback_failure,
+    business_exception,
+    seek_count,
+    seek_ms
+);
 
 /// A value type of a stored column, as an Arrow array.
 trait ColumnValue {
