@@ -1149,3 +1149,76 @@ fn an_sdk_outage_of_minutes_loses_nothing_and_counts_one_view() {
         "watched {watched_s} s of {played_s} s played, {offline_s} s of it offline: {rows}"
     );
 }
+
+/// Contract v2 through the real edge: a business exception and seeks with their times reach Mux's
+/// metrics, and a v2 field out of its range is refused by name while the rest of the batch is kept.
+#[test]
+fn contract_v2_fields_pass_the_edge_into_mux_metrics() {
+    let shared = shared();
+    let p = &shared.pipeline;
+    let tenant = "contract-v2";
+    let (key, _) = p.create_key(tenant);
+    let t = now_ms();
+    let ev = |eid: &str, ty: &str, view: &str, at: i64, extra: Value| {
+        let mut e = json!({"type": ty, "ts": at, "eid": format!("{tenant}-{eid}"),
+                           "anonymous_id": "anon-1", "view_id": view, "content_id": "sintel"});
+        if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+            e.extend(extra.clone());
+        }
+        e
+    };
+    let batch = json!({"events": [
+        ev("1", "view_start", "geo", t - 60_000, json!({})),
+        ev("2", "error", "geo", t - 58_000, json!({"fatal": true, "business_error": true, "error_code": "GEO"})),
+        ev("3", "view_start", "seeker", t - 60_000, json!({})),
+        ev("4", "first_frame", "seeker", t - 59_500, json!({"ttff_ms": 500})),
+        ev("5", "seek", "seeker", t - 50_000, json!({"seek_ms": 300, "position_s": 40})),
+        ev("6", "seek", "seeker", t - 40_000, json!({"seek_ms": 500, "position_s": 80})),
+        ev("7", "seek", "seeker", t - 30_000, json!({"seek_ms": 99_999_999})),
+        ev("8", "error", "seeker", t - 20_000, json!({"business_error": "yes"})),
+    ]})
+    .to_string();
+    let (status, receipt) = p.post_events(&key, batch);
+    assert_eq!(status, 202, "{receipt}");
+    assert_eq!(receipt["accepted"], 6, "{receipt}");
+    let rejected: Vec<(i64, String)> = receipt["rejected"]
+        .as_array()
+        .expect("rejected")
+        .iter()
+        .map(|r| {
+            (
+                r["index"].as_i64().unwrap_or(-1),
+                r["error"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rejected.len(), 2, "{receipt}");
+    assert_eq!(rejected[0].0, 6);
+    assert!(rejected[0].1.contains("seek_ms"), "{}", rejected[0].1);
+    assert_eq!(rejected[1].0, 7);
+    assert!(
+        rejected[1].1.contains("business_error"),
+        "{}",
+        rejected[1].1
+    );
+    p.ingest(tenant);
+    let token = p.admin_token(tenant);
+    let overall = |metric: &str| {
+        let (status, body) = json_of(
+            p.http
+                .get(format!(
+                    "{}/data/v1/metrics/{metric}/overall?timeframe[]=1:hours",
+                    p.server.base_url
+                ))
+                .bearer_auth(&token)
+                .send()
+                .expect("query"),
+        );
+        assert_eq!(status, 200, "{metric}: {body}");
+        body["data"]["value"].as_f64()
+    };
+    assert_eq!(overall("playback_business_exception_percentage"), Some(0.5));
+    assert_eq!(overall("playback_failure_percentage"), Some(0.0));
+    assert_eq!(overall("seek_latency"), Some(400.0));
+    assert_eq!(overall("views"), Some(2.0));
+}
