@@ -377,7 +377,9 @@ pub fn mux_metric(
             return flag(&|v| v.business_exception && !v.reached_first_frame)
         }
         "seek_latency" => {
-            return ratio(&|v| (v.seek_count > 0).then(|| (v.seek_ms as f64, v.seek_count as f64)))
+            return ratio(&|v| {
+                (v.seek_count > 0).then_some((v.seek_ms as f64, v.seek_count as f64))
+            })
         }
         "exits_before_video_start" => return flag(&|v| !v.fatal_error && !v.reached_first_frame),
         "view_dropped_percentage" => {

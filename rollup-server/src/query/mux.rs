@@ -319,7 +319,7 @@ impl Metric {
             Metric::VideoStartupBusinessExceptionPercentage => {
                 Some(Sample::flag(row.qoe.business_exception && !started))
             }
-            Metric::SeekLatency => (row.qoe.seek_count > 0).then(|| Sample {
+            Metric::SeekLatency => (row.qoe.seek_count > 0).then_some(Sample {
                 value: row.qoe.seek_ms as f64,
                 weight: row.qoe.seek_count as f64,
             }),
