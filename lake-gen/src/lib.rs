@@ -26,7 +26,8 @@ use user_agents::{UserAgent, UserAgentMix};
 
 /// What a configuration generates, as a version: bump it whenever the same [`Config`] writes a
 /// different lake, so that lakes cached by the benchmarks are generated again.
-pub const DATASET_VERSION: &str = "lake-gen dataset 4 (real UA strings, seeks with seek_ms, business exceptions)";
+pub const DATASET_VERSION: &str =
+    "lake-gen dataset 4 (real UA strings, seeks with seek_ms, business exceptions)";
 
 /// A small, fast, deterministic PRNG (SplitMix64): the same seed gives the same dataset.
 #[derive(Debug, Clone)]
