@@ -306,9 +306,17 @@ fn params(raw: Option<&str>, allowed: &[&str]) -> Result<Params, MuxError> {
     Ok(out)
 }
 
-/// Parses the metric of the path.
-fn metric(id: &str) -> Result<Metric, MuxError> {
-    Metric::parse(id).map_err(bad)
+/// A metric route's request: the path's metric, the parameters (`allowed` as [`params`]), and
+/// how its views add up with the asked measurement.
+fn metric_request(
+    id: &str,
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<(Metric, Params, Aggregate), MuxError> {
+    let metric = Metric::parse(id).map_err(bad)?;
+    let p = params(raw, allowed)?;
+    let aggregate = metric.aggregate(p.measurement).map_err(bad)?;
+    Ok((metric, p, aggregate))
 }
 
 /// The `meta` of a metric's answer: which time of a view it counts by (Mux's `aggregation`),
@@ -364,9 +372,7 @@ pub async fn overall(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, MuxError> {
-    let metric = metric(&id)?;
-    let p = params(raw.as_deref(), &["measurement"])?;
-    let aggregate = metric.aggregate(p.measurement).map_err(bad)?;
+    let (metric, p, aggregate) = metric_request(&id, raw.as_deref(), &["measurement"])?;
     let timeframe = p.timeframe_s();
     let mut all = grouped(
         &state,
@@ -412,8 +418,8 @@ pub async fn breakdown(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, MuxError> {
-    let metric = metric(&id)?;
-    let p = params(
+    let (metric, p, aggregate) = metric_request(
+        &id,
         raw.as_deref(),
         &[
             "measurement",
@@ -424,7 +430,6 @@ pub async fn breakdown(
             "limit",
         ],
     )?;
-    let aggregate = metric.aggregate(p.measurement).map_err(bad)?;
     let dimension = parse_dimension(
         "group_by",
         p.group_by
@@ -517,12 +522,11 @@ pub async fn timeseries(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, MuxError> {
-    let metric = metric(&id)?;
-    let p = params(
+    let (metric, p, aggregate) = metric_request(
+        &id,
         raw.as_deref(),
         &["measurement", "group_by", "order_direction"],
     )?;
-    let aggregate = metric.aggregate(p.measurement).map_err(bad)?;
     let (from, to) = (p.query.from_ms, p.query.to_ms);
     let granularity = match p.group_by.as_deref() {
         Some(name) => Granularity::parse(name).map_err(bad)?,
@@ -592,9 +596,8 @@ pub async fn insights(
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, MuxError> {
-    let metric = metric(&id)?;
-    let p = params(raw.as_deref(), &["measurement", "order_direction"])?;
-    let aggregate = metric.aggregate(p.measurement).map_err(bad)?;
+    let (metric, p, aggregate) =
+        metric_request(&id, raw.as_deref(), &["measurement", "order_direction"])?;
     let timeframe = p.timeframe_s();
     let mut groupings = vec![Grouping::All];
     groupings.extend(DIMENSIONS.iter().map(|(_, d)| Grouping::Dimension(*d)));
